@@ -1,0 +1,19 @@
+"""brainscore-registry: versioned, content-hashed datasets and benchmarks for brain models."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .catalog import Registry
+from .errors import BsrError, IntegrityError, JobError, UserInputError
+from .hashing import logical_hash
+from .identifiers import Version, parse_reference, parse_version
+from .loading import load_assembly, load_dataset, load_stimulus_set
+from .registration import Registration, register_assembly, register_stimulus_set
+from .schemas import AssemblyMeta, StimulusSetMeta
+from .stimuli import StimulusSet
+
+__all__ = [
+    "AssemblyMeta", "BsrError", "IntegrityError", "JobError", "Registration", "Registry", "StimulusSet",
+    "StimulusSetMeta", "UserInputError", "Version", "load_assembly", "load_dataset", "load_stimulus_set",
+    "logical_hash", "parse_reference", "parse_version", "register_assembly", "register_stimulus_set",
+]

@@ -1,0 +1,122 @@
+"""Dataset identifiers and versions: `Name` and `Name@sha256:<64 hex>`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import UserInputError
+
+MAX_IDENTIFIER_LENGTH = 80
+HASH_ALGORITHM = "sha256"
+SHORT_HASH_LENGTH = 12
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_VERSION = re.compile(r"^(?P<name>[^@]+)@sha256:(?P<hex>[0-9a-f]+)$")
+
+IDENTIFIER_RULE = (
+    "start with a letter, use only letters, digits, '.', '_' and '-', "
+    f"contain no '..', and be at most {MAX_IDENTIFIER_LENGTH} characters, e.g. 'Cowley2023.V4'"
+)
+
+
+def identifier_problem(name: str) -> str | None:
+    """Why `name` is not a valid dataset identifier, or None when it is."""
+    if not isinstance(name, str) or not name:
+        return "is empty"
+    if len(name) > MAX_IDENTIFIER_LENGTH:
+        return f"is {len(name)} characters long (at most {MAX_IDENTIFIER_LENGTH})"
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if ".." in name:
+        return "contains '..'"
+    if any(c.isspace() for c in name):
+        return "contains whitespace"
+    if not _IDENTIFIER.match(name):
+        return "contains characters other than letters, digits, '.', '_' and '-', or does not start with a letter"
+    if name.endswith("."):
+        return "ends with '.'"
+    return None
+
+
+def check_identifier(name: str, *, file: object = None, field: str = "identifier") -> str:
+    problem = identifier_problem(name)
+    if problem:
+        raise UserInputError(f"identifier {name!r} {problem}", file=file, field=field, fix=f"an identifier must {IDENTIFIER_RULE}")
+    return name
+
+
+@dataclass(frozen=True)
+class Version:
+    """A dataset version: an identifier pinned to the full logical content hash."""
+
+    name: str
+    hexdigest: str
+
+    @property
+    def digest(self) -> str:
+        return f"{HASH_ALGORITHM}:{self.hexdigest}"
+
+    @property
+    def short(self) -> str:
+        return self.hexdigest[:SHORT_HASH_LENGTH]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.digest}"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference typed by a user: a name alone (meaning the latest version), or a name
+    pinned to a full hash or a prefix of at least 12 hex digits."""
+
+    name: str
+    hex_prefix: str | None = None
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.hex_prefix is not None and len(self.hex_prefix) == 64
+
+    def __str__(self) -> str:
+        return self.name if self.hex_prefix is None else f"{self.name}@sha256:{self.hex_prefix}"
+
+
+def parse_reference(text: str, *, file: object = None, field: str | None = None) -> Reference:
+    """Parse `Name`, `Name@sha256:<hex>` (64 hex) or `Name@sha256:<prefix of >= 12 hex>`."""
+    text = text.strip()
+    if "@" not in text:
+        return Reference(check_identifier(text, file=file, field=field or "identifier"))
+    match = _VERSION.match(text)
+    if not match:
+        raise UserInputError(
+            f"{text!r} is not a dataset version",
+            file=file,
+            field=field,
+            fix="write a version as 'Name@sha256:<64 lowercase hex digits>' (or a prefix of at least 12)",
+        )
+    hexdigest = match["hex"]
+    if not (SHORT_HASH_LENGTH <= len(hexdigest) <= 64):
+        raise UserInputError(
+            f"{text!r} has a hash of {len(hexdigest)} hex digits",
+            file=file,
+            field=field,
+            fix=f"give the full 64 hex digits, or a prefix of at least {SHORT_HASH_LENGTH}",
+        )
+    return Reference(check_identifier(match["name"], file=file, field=field or "identifier"), hexdigest)
+
+
+def parse_version(text: str, *, file: object = None, field: str | None = None) -> Version:
+    """Parse a fully pinned `Name@sha256:<64 hex>`."""
+    ref = parse_reference(text, file=file, field=field)
+    if not ref.is_pinned:
+        raise UserInputError(
+            f"{text!r} is not pinned to a full hash",
+            file=file,
+            field=field,
+            fix="write 'Name@sha256:<64 lowercase hex digits>'",
+        )
+    return Version(ref.name, ref.hex_prefix)
+
+
+def is_hex64(text: str) -> bool:
+    return bool(_HEX64.match(text))

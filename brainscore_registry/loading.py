@@ -1,0 +1,63 @@
+"""Loading registered datasets by reference (`Name`, `Name@sha256:<hex>`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .assemblies import assembly_dataarray
+from .catalog import Registry
+from .errors import IntegrityError, JobError
+from .hashing import logical_hash
+from .schemas import StoredVersion
+from .stimuli import StimulusSet
+from .zarr_io import normalize_strings, open_store, read_store
+
+
+def _store(registry: Registry, stored: StoredVersion) -> Path:
+    path = registry.root / stored.path
+    if not path.is_dir():
+        raise JobError(f"{stored.version} is in the catalogue but its store is not here", file=path,
+                       fix="fetch the data (`bsr pull`) or register it again")
+    return path
+
+
+def _checked(ds: xr.Dataset, stored: StoredVersion, path: Path, verify: bool) -> xr.Dataset:
+    if verify:
+        actual = logical_hash(ds)
+        expected = stored.version.split("@", 1)[1]
+        if actual != expected:
+            raise IntegrityError(f"store hashes to {actual}, not {expected}", file=path,
+                                 fix="the copy is corrupt: move it aside and fetch it again")
+    return ds
+
+
+def load_dataset(reference: str, *, registry: Registry | str | Path | None = None, verify: bool = False) -> xr.Dataset:
+    """The stored Dataset of any registered version, loaded into memory."""
+    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    _, stored = registry.resolve(reference)
+    path = _store(registry, stored)
+    return _checked(read_store(path), stored, path, verify)
+
+
+def load_assembly(reference: str, *, registry: Registry | str | Path | None = None, verify: bool = False) -> xr.DataArray:
+    """A registered assembly as a DataArray (plain coordinates, strings as `object`)."""
+    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    _, stored = registry.resolve(reference, kinds=("neural", "behavioral", "similarity"))
+    path = _store(registry, stored)
+    return assembly_dataarray(_checked(read_store(path), stored, path, verify))
+
+
+def load_stimulus_set(reference: str, *, registry: Registry | str | Path | None = None, verify: bool = False) -> StimulusSet:
+    """A registered stimulus set; image bytes are read lazily and checked per file."""
+    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    _, stored = registry.resolve(reference, kinds=("stimuli",))
+    path = _store(registry, stored)
+    ds = normalize_strings(open_store(path))
+    return StimulusSet(_checked(ds, stored, path, verify), stored.version)
+
+
+def stimulus_ids(registry: Registry, stored: StoredVersion) -> np.ndarray:
+    with open_store(_store(registry, stored)) as ds:
+        return np.asarray(ds["stimulus_id"].values, dtype=object)

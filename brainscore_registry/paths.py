@@ -1,0 +1,46 @@
+"""Where things live on disk: the user's data home and the registry checkout."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import UserInputError
+
+REGISTRY_MARKER = Path("registry") / "datasets"
+
+
+def bsr_home() -> Path:
+    """The user's data directory: `$BSR_HOME`, else `$XDG_DATA_HOME/brainscore-registry`,
+    else `~/.local/share/brainscore-registry`."""
+    if os.environ.get("BSR_HOME"):
+        return Path(os.environ["BSR_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "brainscore-registry"
+
+
+def find_registry_root(start: str | Path | None = None) -> Path:
+    """The registry checkout: `start` itself, `$BSR_REGISTRY`, or the nearest parent of the
+    working directory that holds `registry/datasets/`."""
+    if start is None and os.environ.get("BSR_REGISTRY"):
+        start = os.environ["BSR_REGISTRY"]
+        explicit = True
+    else:
+        explicit = start is not None
+    if explicit:
+        root = Path(start).expanduser().resolve()
+        if not (root / REGISTRY_MARKER).is_dir():
+            raise UserInputError(
+                f"not a registry: {REGISTRY_MARKER}/ is missing",
+                file=root,
+                fix=f"point --registry (or BSR_REGISTRY) at a registry checkout, or create one with `bsr init {root}`",
+            )
+        return root
+    cwd = Path.cwd().resolve()
+    for candidate in (cwd, *cwd.parents):
+        if (candidate / REGISTRY_MARKER).is_dir():
+            return candidate
+    raise UserInputError(
+        "no registry found in this directory or any parent",
+        file=cwd,
+        fix="run inside a registry checkout, pass --registry PATH, set BSR_REGISTRY, or create one with `bsr init PATH`",
+    )

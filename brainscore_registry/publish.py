@@ -1,0 +1,108 @@
+"""Atomic publication of a new store next to its catalogue entry.
+
+A store becomes visible by one `rename` from a private staging directory on the same filesystem;
+its catalogue entry by one atomic file replace. To make the pair atomic, an intent file is written
+before the rename and removed after the catalogue write. Recovery (at the start of the next
+registration, under the lock) rolls back what a killed process left: staging directories of dead
+processes are deleted, and a store whose intent survives without a catalogue entry is removed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .catalog import Registry
+
+_STAGE_PREFIX = "stage-"
+_INTENT_PREFIX = "intent-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner(path: Path, prefix: str) -> int | None:
+    try:
+        return int(path.name.removeprefix(prefix).split("-")[0])
+    except ValueError:
+        return None
+
+
+def recover(registry: Registry) -> list[str]:
+    """Undo the leftovers of killed registrations (call under `registry.lock()`); returns what was undone."""
+    undone = []
+    for intent in sorted(registry.work_dir.glob(f"{_INTENT_PREFIX}*.json")):
+        pid = _owner(intent, _INTENT_PREFIX)
+        if pid is not None and _pid_alive(pid) and pid != os.getpid():
+            continue
+        record = json.loads(intent.read_text() or "{}")
+        store, name, digest = record.get("store"), record.get("name"), record.get("digest")
+        if store and name and digest and registry.find(name, digest) is None:
+            _remove_store(registry.root / store)
+            undone.append(f"removed unregistered store {store}")
+        intent.unlink(missing_ok=True)
+    for stage in sorted(registry.work_dir.glob(f"{_STAGE_PREFIX}*")):
+        pid = _owner(stage, _STAGE_PREFIX)
+        if pid is None or not _pid_alive(pid) or pid == os.getpid():
+            shutil.rmtree(stage, ignore_errors=True)
+            undone.append(f"removed staging directory {stage.name}")
+    return undone
+
+
+def _remove_store(store: Path) -> None:
+    shutil.rmtree(store, ignore_errors=True)
+    try:
+        store.parent.rmdir()  # the dataset's folder, when this was its only version
+    except OSError:
+        pass
+
+
+@contextmanager
+def staging(registry: Registry) -> Iterator[Path]:
+    """A private directory on the registry's filesystem, removed whatever happens."""
+    path = registry.work_dir / f"{_STAGE_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def intent(registry: Registry, store: Path, name: str, digest: str) -> Iterator[None]:
+    """Record that `store` is about to appear for (name, digest) until the block completes."""
+    path = registry.work_dir / f"{_INTENT_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
+    record = {"store": store.relative_to(registry.root).as_posix(), "name": name, "digest": digest}
+    with open(path, "w") as fh:
+        json.dump(record, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        yield
+    except BaseException:
+        if registry.find(name, digest) is None:
+            _remove_store(store)
+        path.unlink(missing_ok=True)
+        raise
+    path.unlink(missing_ok=True)
+
+
+def move_into_place(staged: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staged, final)
+    fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

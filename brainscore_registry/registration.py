@@ -1,0 +1,174 @@
+"""Registering stimulus sets and assemblies: validate, hash, stage, verify, publish, catalogue.
+
+    validated Dataset ─▶ logical hash ─▶ (already registered? stop) ─▶ write to a staging dir
+      ─▶ re-read + re-hash ─▶ rename into place ─▶ append the version to the catalogue
+
+Nothing is visible until both the rename and the catalogue write have happened (see `publish`).
+"""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import xarray as xr
+
+from .assemblies import build_assembly, check_stimuli_known, pick_variable, read_assembly_source
+from .catalog import Registry
+from .errors import IntegrityError, JobError, UserInputError
+from .hashing import logical_hash
+from .identifiers import Version
+from .loading import stimulus_ids
+from .metadata import load_metadata, parse_metadata
+from .publish import intent, move_into_place, recover, staging
+from .schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
+from .stimuli import build_stimulus_set
+from .zarr_io import normalize_strings, open_store, store_size, uncompressed_bytes, write_store
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): stages 'read', 'hash', 'write', 'verify'; units are files or bytes."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    version: Version
+    created: bool
+    path: Path
+    stored: StoredVersion
+
+    def __str__(self) -> str:
+        return str(self.version)
+
+
+def _meta(meta: object, model: type) -> object:
+    if isinstance(meta, (str, Path)):
+        return load_metadata(meta, model)
+    return parse_metadata(meta, model)
+
+
+def _hash(ds: xr.Dataset, stage: str, progress: Progress | None) -> str:
+    total = uncompressed_bytes(ds)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(stage, min(done, total), total)
+
+    if progress:
+        progress(stage, 0, total)
+    digest = logical_hash(ds, on_bytes=advance)
+    if progress:
+        progress(stage, total, total)
+    return digest
+
+
+def _verify_store(path: Path, expected: str, progress: Progress | None) -> None:
+    with open_store(path) as reread:
+        actual = _hash(normalize_strings(reread), "verify", progress)
+    if actual != expected:
+        raise IntegrityError(f"the written store hashes to {actual}, not {expected}", file=path,
+                             fix="check the disk (free space, hardware errors) and register again")
+
+
+_DIM_ORDER = ("presentation", "neuroid", "time_bin", "stimulus_a", "stimulus_b", "subject", "stimulus", "byte")
+
+
+def _dims(ds: xr.Dataset) -> dict[str, int]:
+    """Dimension sizes in the conventional order (presentation before neuroid, stimulus before byte)."""
+    order = sorted(ds.dims, key=lambda d: _DIM_ORDER.index(d) if d in _DIM_ORDER else len(_DIM_ORDER))
+    return {str(d): int(ds.sizes[d]) for d in order}
+
+
+def _publish(registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: str | None,
+             progress: Progress | None) -> Registration:
+    digest = _hash(ds, "hash", progress)
+    version = Version(name, digest.split(":", 1)[1])
+    with registry.lock():
+        recover(registry)
+        final = registry.store_path(kind, version)
+        existing = registry.read_entry(name)
+        if existing is not None and existing.kind != kind:
+            raise UserInputError(f"{name!r} is already registered as a {existing.kind} dataset", field="identifier",
+                                 fix=f"choose another identifier for this {kind} dataset")
+        found = registry.find(name, digest)
+        if found is not None:
+            return Registration(version, False, registry.root / found.path, found)
+        if existing and any(v.version != str(version) and v.path == final.relative_to(registry.root).as_posix()
+                            for v in existing.versions):
+            raise JobError(f"two versions of {name} share the hash prefix {version.short}", fix="report this as a bug")
+        with staging(registry) as stage:
+            staged = stage / final.name
+            if progress:
+                progress("write", 0, 1)
+            write_store(ds, staged)
+            if progress:
+                progress("write", 1, 1)
+            _verify_store(staged, digest, progress)
+            files, stored_bytes = store_size(staged)
+            stored = StoredVersion(
+                version=str(version), created=datetime.now(timezone.utc).replace(microsecond=0),
+                path=final.relative_to(registry.root).as_posix(), dims=_dims(ds),
+                dtype=str(next(iter(ds.data_vars.values())).dtype), nbytes=uncompressed_bytes(ds),
+                stored_bytes=stored_bytes, files=files, stimulus_set=stimulus_set, metadata=ds.attrs["bsr"]["metadata"],
+            )
+            if final.exists():  # a store left by a crash between rename and catalogue, never recorded
+                shutil.rmtree(final)
+            with intent(registry, final, name, digest):
+                move_into_place(staged, final)
+                entry = (CatalogEntry(identifier=name, kind=kind, versions=[stored]) if existing is None
+                         else existing.model_copy(update={"versions": [*existing.versions, stored]}))
+                registry.write_entry(entry)
+    return Registration(version, True, final, stored)
+
+
+def register_stimulus_set(directory: str | Path, table: str | Path, meta: StimulusSetMeta | dict | str | Path, *,
+                          registry: Registry | str | Path | None = None,
+                          progress: Progress | None = None) -> Registration:
+    """Register the images in `directory` listed by the CSV `table` as a new stimulus-set version.
+
+    Example::
+
+        register_stimulus_set("images/", "images/stimuli.csv", "stimuli.yaml")
+    """
+    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    meta = _meta(meta, StimulusSetMeta)
+    n = 0
+
+    def on_file() -> None:
+        nonlocal n
+        n += 1
+        if progress:
+            progress("read", n, 0)
+
+    ds = build_stimulus_set(directory, table, meta, on_file=on_file)
+    return _publish(registry, ds, "stimuli", meta.identifier, None, progress)
+
+
+def register_assembly(source: str | Path | xr.DataArray | xr.Dataset, meta: AssemblyMeta | dict | str | Path, *,
+                      registry: Registry | str | Path | None = None, variable: str | None = None,
+                      progress: Progress | None = None) -> Registration:
+    """Register a neural, behavioral or similarity assembly (NetCDF file, zarr store or xarray object).
+
+    Example::
+
+        register_assembly("v4.nc", "v4.yaml")
+    """
+    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    meta_file = meta if isinstance(meta, (str, Path)) else "<metadata>"
+    meta = _meta(meta, AssemblyMeta)
+    meta_source = "<assembly>"
+    if isinstance(source, (str, Path)):
+        meta_source = source
+        da = read_assembly_source(source, variable)
+    elif isinstance(source, xr.Dataset):
+        da = pick_variable(source, Path("<dataset>"), variable)
+    else:
+        da = source
+    _, stimuli_version = registry.resolve(meta.stimulus_set, field="stimulus_set", kinds=("stimuli",), file=meta_file)
+    ds = build_assembly(da, meta, stimuli_version.version, file=meta_source)
+    check_stimuli_known(ds, meta.kind, set(stimulus_ids(registry, stimuli_version)), stimuli_version.version, meta_source)
+    return _publish(registry, ds, meta.kind, meta.identifier, stimuli_version.version, progress)

@@ -1,0 +1,71 @@
+"""Commented YAML templates for metadata files (`bsr meta-template KIND`).
+
+Each template is itself valid metadata (a test checks it), so a user edits values, never syntax.
+"""
+from __future__ import annotations
+
+_COMMON_TAIL = """\
+# Full citation of the paper that reports the data.
+citation: "Doe J, Roe R (2024). Responses of macaque V4 neurons to natural images. J Neurosci 44:1-20."
+# SPDX license id or expression of the data (https://spdx.org/licenses/), e.g. CC-BY-4.0, CC0-1.0, MIT.
+license: CC-BY-4.0
+# Where the raw files came from, precisely enough to fetch them again.
+provenance:
+  source: https://example.org/lab/v4-dataset        # URL, DOI or archive
+  revision: "v1.0 (2024-03-25)"                    # commit, release tag or download date
+  # sha256:                                        # optional: raw file name -> sha256 hex
+  #   responses.npy: 0000000000000000000000000000000000000000000000000000000000000000
+"""
+
+_ASSEMBLY_HEAD = """\
+# Dataset identifier: letters, digits, '.', '_' and '-', at most 80 characters. <AuthorYear>[.<variant>]
+identifier: Doe2024.{variant}
+# neural | behavioral | similarity
+kind: {kind}
+# One paragraph: what was measured, in whom, under which conditions.
+description: "{description}"
+# macaca_mulatta, macaca_fascicularis, macaca_nemestrina, callithrix_jacchus, homo_sapiens, mus_musculus, ...
+species: {species}
+# Regions recorded: V1, V2, V4, IT, MT, LGN, hV4, LO, FFA, VISp, ... ('behavior' for behavioral data)
+regions: [{regions}]
+# spikes | multi_unit | fmri | eeg | meg | calcium | psychophysics
+modality: {modality}
+# The stimulus set shown: a name (its latest version) or a pinned 'Name@sha256:<64 hex>'.
+stimulus_set: Doe2024.images
+"""
+
+_NEURAL = """\
+# Time bins of the responses, in ms after stimulus onset: a list of [start_ms, end_ms].
+time_bins:
+  - [70, 170]
+# Optional: a precomputed ceiling (value in [0, 1], error, how it was computed).
+# ceiling:
+#   value: 0.82
+#   error: 0.01
+#   method: internal_consistency
+"""
+
+_STIMULI = """\
+# Stimulus set identifier: letters, digits, '.', '_' and '-', at most 80 characters.
+identifier: Doe2024.images
+# One paragraph: what the images show, how they were made.
+description: "640 natural images, 112x112 pixels, shown for 100 ms at the receptive field centre."
+# Optional: width of the images in degrees of visual angle as the subject saw them.
+visual_degrees: 8.0
+"""
+
+TEMPLATES: dict[str, str] = {
+    "neural": _ASSEMBLY_HEAD.format(
+        variant="V4", kind="neural", species="macaca_mulatta", regions="V4", modality="spikes",
+        description="Spike counts of 50 V4 neurons in one monkey, 640 images, 6-10 repetitions each.",
+    ) + _NEURAL + _COMMON_TAIL,
+    "behavioral": _ASSEMBLY_HEAD.format(
+        variant="objects", kind="behavioral", species="homo_sapiens", regions="behavior", modality="psychophysics",
+        description="16-way object categorisation by 10 human subjects, one row per trial.",
+    ) + _COMMON_TAIL,
+    "similarity": _ASSEMBLY_HEAD.format(
+        variant="IT_human", kind="similarity", species="homo_sapiens", regions="IT", modality="fmri",
+        description="Representational dissimilarity matrices (1 - Pearson r) of human IT, one per subject.",
+    ) + _COMMON_TAIL,
+    "stimuli": _STIMULI + _COMMON_TAIL,
+}

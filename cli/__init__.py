@@ -1,0 +1,1 @@
+"""The `bsr` command line: a thin typer layer over `brainscore_registry`."""

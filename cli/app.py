@@ -1,0 +1,48 @@
+"""The `bsr` application: global options and command wiring. Commands live one group per module."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+import brainscore_registry
+
+from . import common, demo, init, inspect, meta, register
+
+app = typer.Typer(
+    name="bsr",
+    help="brainscore-registry: versioned neural and behavioral datasets and benchmarks for brain models.\n\n"
+         "Example: bsr demo",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        common.out.print(f"bsr {brainscore_registry.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    registry: Path = typer.Option(None, "--registry", envvar="BSR_REGISTRY",
+                                  help="Registry checkout to use (default: the nearest parent with registry/datasets)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """brainscore-registry command line."""
+    common.State.registry = registry
+
+
+app.add_typer(register.app, name="register")
+app.command("list")(inspect.list_datasets)
+app.command("show")(inspect.show)
+app.command("meta-template")(meta.meta_template)
+app.command("init")(init.init)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""What every command shares: consoles, error mapping, progress display, JSON output."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from brainscore_registry import BsrError, Registry
+
+def _width(stream) -> int | None:
+    """Rich's own width on a terminal; 140 columns when piped, so tables stay readable in logs."""
+    return None if stream.isatty() else 140
+
+
+out = Console(highlight=False, width=_width(sys.stdout))
+err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
+
+
+class State:
+    """Global options, set by the app callback."""
+
+    registry: Path | None = None
+
+
+def registry() -> Registry:
+    return Registry(State.registry)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map domain errors to 'Error: ...' on stderr and exit codes (2: user input, 1: failed job)."""
+    try:
+        yield
+    except BsrError as exc:
+        err.print(f"[bold red]Error:[/] {escape(exc.render())}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def print_json(data: object) -> None:
+    out.print_json(json.dumps(data, default=str), indent=2)
+
+
+STAGE_LABELS = {"read": "reading files", "hash": "hashing", "write": "writing zarr store", "verify": "re-reading + verifying"}
+
+
+class RichProgress:
+    """Renders the library's progress(stage, done, total) callbacks as rich progress bars on stderr."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<24}"), BarColumn(),
+                                 TextColumn("{task.fields[amount]}"), TimeElapsedColumn(),
+                                 console=err, disable=not enabled, transient=False)
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> "RichProgress":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(STAGE_LABELS.get(stage, stage), total=total or None, amount="")
+        task = self.tasks[stage]
+        if stage in ("hash", "verify"):
+            amount = f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB"
+        elif stage == "read":
+            amount = f"{done} files"
+        else:
+            amount = ""
+        self.progress.update(task, completed=done, total=total or None, amount=amount)
+        if total and done >= total:
+            self.progress.update(task, completed=total)
+
+
