@@ -39,7 +39,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except BsrError as exc:
-        err.print(f"[bold red]Error:[/] {escape(exc.render())}", markup=True, highlight=False)
+        err.print(f"[bold red]Error:[/] {escape(exc.render())}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 

@@ -47,6 +47,11 @@ def snapshot(root: Path) -> dict[str, str]:
     return files
 
 
+@pytest.fixture(name="snapshot")
+def snapshot_fixture():
+    return snapshot
+
+
 @pytest.fixture
 def cli():
     """Run `bsr ARGS...` in-process; returns click's Result (exit_code, stdout, stderr)."""
