@@ -395,7 +395,7 @@ def test_missing_labels_in_a_string_coordinate(registry, stimuli, experiment, sn
     labels = da["object_name"].values.astype(object).copy()
     labels[4] = None
     before = snapshot(registry.root)
-    with pytest.raises(UserInputError, match=r"coordinate 'object_name' mixes strings with NoneType values such as None \(1 of 48\)"):
+    with pytest.raises(UserInputError, match=r"coordinate 'object_name' mixes strings with float values such as nan \(1 of 48\)"):
         register_assembly(_with(da, "object_name", labels), experiment.neural_meta, registry=registry)
     assert snapshot(registry.root) == before
 
