@@ -36,6 +36,17 @@ class Registry:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = find_registry_root(root)
+        self._recover_if_needed()
+
+    def _recover_if_needed(self) -> None:
+        """Roll back what a killed registration left, unless a live process holds the lock."""
+        from .publish import has_leftovers, recover
+
+        if not has_leftovers(self.root / WORK_DIR):
+            return
+        with self.lock(blocking=False) as acquired:
+            if acquired:
+                recover(self)
 
     @classmethod
     def init(cls, root: str | Path) -> "Registry":
@@ -56,17 +67,22 @@ class Registry:
 
     @property
     def work_dir(self) -> Path:
-        path = self.root / WORK_DIR
-        path.mkdir(exist_ok=True)
-        return path
+        """Private scratch space on the registry's filesystem (git-ignored)."""
+        return self.root / WORK_DIR
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Exclusive lock over catalogue and store changes (held across processes)."""
+    def lock(self, blocking: bool = True) -> Iterator[bool]:
+        """Exclusive lock over catalogue and store changes, held across processes. Yields whether
+        it was acquired (always True when blocking)."""
+        self.work_dir.mkdir(exist_ok=True)
         with open(self.work_dir / "registry.lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

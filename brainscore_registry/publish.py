@@ -15,8 +15,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .catalog import Registry
+if TYPE_CHECKING:
+    from .catalog import Registry
 
 _STAGE_PREFIX = "stage-"
 _INTENT_PREFIX = "intent-"
@@ -39,8 +41,17 @@ def _owner(path: Path, prefix: str) -> int | None:
         return None
 
 
+def has_leftovers(work_dir: Path) -> bool:
+    if not work_dir.is_dir():
+        return False
+    return any(work_dir.glob(f"{_STAGE_PREFIX}*")) or any(work_dir.glob(f"{_INTENT_PREFIX}*"))
+
+
 def recover(registry: Registry) -> list[str]:
-    """Undo the leftovers of killed registrations (call under `registry.lock()`); returns what was undone."""
+    """Undo the leftovers of killed registrations (call under `registry.lock()`); returns what was undone.
+
+    Like a database replaying its journal on open: a store whose registration never reached the
+    catalogue is removed, so a kill at any point leaves either the whole version or nothing."""
     undone = []
     for intent in sorted(registry.work_dir.glob(f"{_INTENT_PREFIX}*.json")):
         pid = _owner(intent, _INTENT_PREFIX)
@@ -52,6 +63,9 @@ def recover(registry: Registry) -> list[str]:
             _remove_store(registry.root / store)
             undone.append(f"removed unregistered store {store}")
         intent.unlink(missing_ok=True)
+    for partial in sorted(registry.datasets_dir.glob(".*.tmp")):  # catalogue writes happen under the lock
+        partial.unlink(missing_ok=True)
+        undone.append(f"removed partial catalogue file {partial.name}")
     for stage in sorted(registry.work_dir.glob(f"{_STAGE_PREFIX}*")):
         pid = _owner(stage, _STAGE_PREFIX)
         if pid is None or not _pid_alive(pid) or pid == os.getpid():

@@ -67,8 +67,12 @@ def _hash(ds: xr.Dataset, stage: str, progress: Progress | None) -> str:
 
 
 def _verify_store(path: Path, expected: str, progress: Progress | None) -> None:
-    with open_store(path) as reread:
-        actual = _hash(normalize_strings(reread), "verify", progress)
+    try:
+        with open_store(path) as reread:
+            actual = _hash(normalize_strings(reread), "verify", progress)
+    except (OSError, RuntimeError, ValueError) as exc:  # zstd / crc32c checksum failures surface as these
+        raise IntegrityError(f"the written store cannot be read back: {exc}", file=path,
+                             fix="check the disk (free space, hardware errors) and register again") from None
     if actual != expected:
         raise IntegrityError(f"the written store hashes to {actual}, not {expected}", file=path,
                              fix="check the disk (free space, hardware errors) and register again")

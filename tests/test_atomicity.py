@@ -1,0 +1,168 @@
+"""Registration is atomic: an exception or a kill at any point leaves either the whole new
+version (store + catalogue entry) or nothing at all, and the next run completes cleanly."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import brainscore_registry.registration as registration
+from brainscore_registry import IntegrityError, Registry, load_dataset, logical_hash, register_assembly
+from brainscore_registry.catalog import Registry as RegistryClass
+
+
+def _stores(root: Path) -> list[Path]:
+    return sorted((root / "assemblies").glob("*/*.zarr")) + sorted((root / "stimulus_sets").glob("*/*.zarr"))
+
+
+def assert_consistent(registry: Registry) -> None:
+    """Every catalogued version has its complete store; every store is catalogued; no scratch left."""
+    catalogued = {registry.root / v.path: v for e in registry.entries() for v in e.versions}
+    assert set(_stores(registry.root)) == set(catalogued)
+    for path, version in catalogued.items():
+        assert logical_hash(load_dataset(version.version, registry=registry)) == version.version.split("@")[1]
+    leftovers = [p.name for p in registry.work_dir.glob("*") if p.name != "registry.lock"] if registry.work_dir.exists() else []
+    assert leftovers == []
+    assert [p.name for p in registry.datasets_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def _fail(exc: BaseException):
+    def raiser(*args, **kwargs):
+        raise exc
+    return raiser
+
+
+def _after(original, exc: BaseException):
+    def wrapped(*args, **kwargs):
+        original(*args, **kwargs)
+        raise exc
+    return wrapped
+
+
+FAULTS = {
+    "write fails": lambda mp: mp.setattr(registration, "write_store", _after(registration.write_store, OSError(28, "No space left on device"))),
+    "interrupted while writing": lambda mp: mp.setattr(registration, "write_store", _after(registration.write_store, KeyboardInterrupt())),
+    "verify fails": lambda mp: mp.setattr(registration, "store_size", _fail(OSError(5, "Input/output error"))),
+    "rename fails": lambda mp: mp.setattr(registration, "move_into_place", _fail(OSError(18, "Invalid cross-device link"))),
+    "crash after rename": lambda mp: mp.setattr(registration, "move_into_place", _after(registration.move_into_place, RuntimeError("crash"))),
+    "catalogue write fails": lambda mp: mp.setattr(RegistryClass, "write_entry", _fail(OSError(28, "No space left on device"))),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_exception_leaves_nothing(fault, monkeypatch, registry, stimuli, experiment, snapshot):
+    before = snapshot(registry.root)
+    with monkeypatch.context() as mp:
+        FAULTS[fault](mp)
+        with pytest.raises((OSError, RuntimeError, KeyboardInterrupt)):
+            register_assembly(experiment.neural, experiment.neural_meta, registry=registry)
+    assert snapshot(registry.root) == before
+    assert_consistent(registry)
+    result = register_assembly(experiment.neural, experiment.neural_meta, registry=registry)
+    assert result.created
+    assert_consistent(registry)
+
+
+def test_corrupted_write_is_detected(monkeypatch, registry, stimuli, experiment, snapshot):
+    """A bit flipped in the staged store between write and verify: refused, nothing published."""
+    original = registration.write_store
+
+    def write_then_flip(ds, path):
+        original(ds, path)
+        chunk = max((p for p in Path(path, "responses").rglob("*") if p.is_file() and p.name != "zarr.json"),
+                    key=lambda p: p.stat().st_size)
+        data = bytearray(chunk.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        chunk.write_bytes(bytes(data))
+
+    before = snapshot(registry.root)
+    monkeypatch.setattr(registration, "write_store", write_then_flip)
+    with pytest.raises(IntegrityError, match="cannot be read back|hashes to"):
+        register_assembly(experiment.neural, experiment.neural_meta, registry=registry)
+    assert snapshot(registry.root) == before
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    import brainscore_registry.registration as R
+    from brainscore_registry.catalog import Registry
+
+    phase, root, source, meta = sys.argv[1:5]
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def after(obj, name):
+        original = getattr(obj, name)
+        def wrapped(*args, **kwargs):
+            original(*args, **kwargs)
+            die()
+        setattr(obj, name, wrapped)
+
+    def partial_write(ds, path):
+        os.makedirs(path)
+        with open(os.path.join(path, "zarr.json"), "w") as fh:
+            fh.write('{"zarr_format": 3, "node_type": "gr')  # half a file
+        die()
+
+    def partial_catalogue(self, entry):
+        target = self.entry_path(entry.identifier)
+        with open(target.parent / ("." + target.name + ".partial.tmp"), "w") as fh:
+            fh.write("schema_version: 1\\nidentifier: ")
+        die()
+
+    if phase == "during write":
+        R.write_store = partial_write
+    elif phase == "after write":
+        after(R, "write_store")
+    elif phase == "after verify":
+        after(R, "_verify_store")
+    elif phase == "after rename":
+        after(R, "move_into_place")
+    elif phase == "during catalogue write":
+        Registry.write_entry = partial_catalogue
+    elif phase == "after catalogue write":
+        after(Registry, "write_entry")
+    R.register_assembly(source, meta, registry=root)
+    print("finished without being killed")
+""")
+
+
+@pytest.mark.parametrize("phase", ["during write", "after write", "after verify", "after rename",
+                                   "during catalogue write", "after catalogue write"])
+def test_kill_at_any_point(phase, tmp_path, registry, stimuli, experiment):
+    script = tmp_path / "register_and_die.py"
+    script.write_text(KILL_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), phase, str(registry.root), str(experiment.neural),
+                           str(experiment.neural_meta)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+    registered = phase == "after catalogue write"
+    # whatever is in the catalogue now is complete; a store without its entry is never a partial one
+    for store in _stores(registry.root):
+        assert (store / "zarr.json").is_file() and logical_hash(load_dataset_from(store)) is not None
+    reopened = Registry(registry.root)  # opening the registry rolls back the dead process's leftovers
+    assert_consistent(reopened)
+    names = reopened.names()
+    assert ("Synthetic2026.V4IT" in names) == registered
+    result = register_assembly(experiment.neural, experiment.neural_meta, registry=reopened)
+    assert result.created != registered
+    assert_consistent(reopened)
+    assert [p.name for p in registry.datasets_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def load_dataset_from(store: Path):
+    from brainscore_registry.zarr_io import read_store
+    return read_store(store)
+
+
+def test_leftovers_of_a_live_process_are_left_alone(registry, stimuli):
+    """Recovery never touches the staging directory of a registration still running."""
+    stage = registry.work_dir / f"stage-{os.getppid()}-deadbeef"
+    stage.mkdir(parents=True)
+    Registry(registry.root)
+    assert stage.is_dir()
