@@ -25,7 +25,7 @@ from .metadata import load_metadata, parse_metadata
 from .publish import intent, move_into_place, recover, staging
 from .schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
 from .stimuli import build_stimulus_set
-from .zarr_io import normalize_strings, open_store, store_size, uncompressed_bytes, write_store
+from .zarr_io import io_settings, normalize_strings, open_store, store_size, uncompressed_bytes, write_store
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): stages 'read', 'hash', 'write', 'verify'; units are files or bytes."""
@@ -68,7 +68,7 @@ def _hash(ds: xr.Dataset, stage: str, progress: Progress | None) -> str:
 
 def _verify_store(path: Path, expected: str, progress: Progress | None) -> None:
     try:
-        with open_store(path) as reread:
+        with open_store(path) as reread, io_settings():
             actual = _hash(normalize_strings(reread), "verify", progress)
     except (OSError, RuntimeError, ValueError) as exc:  # zstd / crc32c checksum failures surface as these
         raise IntegrityError(f"the written store cannot be read back: {exc}", file=path,

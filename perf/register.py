@@ -1,0 +1,115 @@
+"""Registration throughput for a large float32 neural assembly, against a plain `np.save` of the
+same array measured in the same run (machines are noisy; only the ratios mean something).
+
+    python perf/register.py                 # 1 GB of random float32 (incompressible: the worst case)
+    python perf/register.py --data counts   # 1 GB of Poisson spike counts stored as float32
+    python perf/register.py --gb 0.25       # smaller, for a quick look
+
+Prints MB/s for: np.save (baseline), the logical hash (in memory), writing the zarr store, re-reading
++ re-hashing it, and the whole `register_assembly` call; then each as a ratio of np.save.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from brainscore_registry import Registry, logical_hash, register_assembly, register_stimulus_set
+from brainscore_registry.synthetic import write_synthetic_experiment
+from brainscore_registry.zarr_io import io_settings, normalize_strings, open_store, sync_tree, write_store
+
+
+def make_assembly(gb: float, data: str, stimulus_ids: list[str]) -> xr.DataArray:
+    n_neuroids, n_bins = 1000, 64
+    n_presentations = int(gb * 1e9 / (4 * n_neuroids * n_bins))
+    rng = np.random.default_rng(0)
+    shape = (n_presentations, n_neuroids, n_bins)
+    values = (rng.standard_normal(shape, dtype=np.float32) if data == "random"
+              else rng.poisson(3.0, shape).astype(np.float32))
+    n_stim = len(stimulus_ids)
+    return xr.DataArray(values, dims=("presentation", "neuroid", "time_bin"), coords={
+        "stimulus_id": ("presentation", [stimulus_ids[i % n_stim] for i in range(n_presentations)]),
+        "repetition": ("presentation", np.arange(n_presentations) // n_stim),
+        "neuroid_id": ("neuroid", [f"n{j:04d}" for j in range(n_neuroids)]),
+        "region": ("neuroid", ["IT"] * n_neuroids),
+        "time_bin_start": ("time_bin", np.arange(n_bins) * 10), "time_bin_end": ("time_bin", np.arange(n_bins) * 10 + 10),
+    })
+
+
+def timed(fn, repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gb", type=float, default=1.0)
+    parser.add_argument("--data", choices=["random", "counts"], default="random")
+    parser.add_argument("--dir", type=Path, default=None, help="working directory (default: a temporary one)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bsr-perf-", dir=args.dir))
+    try:
+        raw = write_synthetic_experiment(work / "raw", n_stimuli=64, n_repetitions=1)
+        registry = Registry.init(work / "registry")
+        register_stimulus_set(raw.stimuli_dir, raw.table, raw.stimuli_meta, registry=registry)
+        ids = [f"syn{i:04d}" for i in range(64)]
+        da = make_assembly(args.gb, args.data, ids)
+        mb = da.nbytes / 1e6
+        meta = raw.neural_meta.read_text().replace("regions:\n- V4\n- IT", "regions:\n- IT")
+        meta = meta.replace("time_bins:\n- - 70\n  - 170", "time_bins:\n" + "".join(
+            f"- - {s}\n  - {s + 10}\n" for s in range(0, 640, 10)))
+        meta_path = work / "perf.yaml"
+        meta_path.write_text(meta)
+        print(f"assembly: {da.shape} float32, {mb:,.0f} MB ({args.data}); working in {work}")
+
+        def save(durable: bool) -> None:
+            np.save(work / "baseline.npy", da.values)
+            if durable:
+                sync_tree(work / "baseline.npy")
+            (work / "baseline.npy").unlink()
+
+        t_save = timed(lambda: save(False), repeat=2)
+        t_save_sync = timed(lambda: save(True), repeat=2)
+        ds = da.to_dataset(name="responses")
+        t_hash = timed(lambda: logical_hash(ds))
+
+        def write_once():
+            target = work / "probe.zarr"
+            shutil.rmtree(target, ignore_errors=True)
+            write_store(ds, target)
+
+        t_write = timed(write_once, repeat=2)
+        def verify() -> None:
+            with io_settings():
+                logical_hash(normalize_strings(open_store(work / "probe.zarr")))
+
+        t_verify = timed(verify)
+        shutil.rmtree(work / "probe.zarr")
+        t_register = timed(lambda: register_assembly(da, meta_path, registry=registry))
+
+        rows = [("np.save (baseline)", t_save), ("np.save + fsync (durable)", t_save_sync), ("logical hash, in memory", t_hash), ("write zarr store", t_write),
+                ("re-read + re-hash store", t_verify), ("register_assembly, end to end", t_register)]
+        print(f"{'step':<32}{'seconds':>9}{'MB/s':>10}{'× np.save':>11}")
+        for name, seconds in rows:
+            print(f"{name:<32}{seconds:>9.2f}{mb / seconds:>10.0f}{t_save / seconds:>11.2f}")
+        print(f"\nfigure: write MB/s / np.save MB/s = {t_save / t_write:.2f} (aim >= 0.5; "
+              f"{t_save_sync / t_write:.2f} against a durable np.save + fsync, as the store is fsynced); "
+              f"hash MB/s / np.save MB/s = {t_save / t_hash:.2f}; "
+              f"end-to-end registration (validate, hash, write, verify, publish) = {t_save / t_register:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

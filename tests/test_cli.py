@@ -1,0 +1,116 @@
+"""The command line: help with examples, templates, register/list/show output and JSON, the demo."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from brainscore_registry.schemas import AssemblyMeta, StimulusSetMeta
+from brainscore_registry.templates import TEMPLATES
+
+COMMANDS = [[], ["register"], ["register", "stimuli"], ["register", "assembly"], ["list"], ["show"],
+            ["meta-template"], ["init"], ["demo"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "bsr")
+def test_every_command_has_help_with_an_example(cli, command):
+    result = cli(*command, "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "Example: bsr" in text or command == ["register"] and "stimuli" in text and "assembly" in text
+
+
+@pytest.mark.parametrize("kind", ["neural", "behavioral", "similarity", "stimuli"])
+def test_meta_template_is_commented_and_valid(cli, kind):
+    result = cli("meta-template", kind)
+    assert result.exit_code == 0
+    assert result.stdout == TEMPLATES[kind]
+    assert result.stdout.count("\n# ") >= 4, "the template explains its keys"
+    model = StimulusSetMeta if kind == "stimuli" else AssemblyMeta
+    meta = model.model_validate(yaml.safe_load(result.stdout))
+    assert meta.identifier.startswith("Doe2024")
+
+
+def test_meta_template_unknown_kind(cli):
+    result = cli("meta-template", "neurall")
+    assert result.exit_code == 2
+    assert "neurall" in result.stderr
+
+
+def test_register_prints_version_last_and_is_idempotent(cli, registry, experiment):
+    first = cli("--registry", registry.root, "register", "stimuli", experiment.stimuli_dir,
+                "--table", experiment.table, "--meta", experiment.stimuli_meta)
+    assert first.exit_code == 0, first.stderr
+    version = first.stdout.strip().splitlines()[-1]
+    assert version.startswith("Synthetic2026.images@sha256:") and len(version.split("sha256:")[1]) == 64
+    assert "registered" in first.stderr
+    again = cli("--registry", registry.root, "register", "stimuli", experiment.stimuli_dir,
+                "--table", experiment.table, "--meta", experiment.stimuli_meta)
+    assert again.exit_code == 0
+    assert again.stdout.strip().splitlines()[-1] == version
+    assert "already registered" in again.stderr and "nothing written" in again.stderr
+    assert len(registry.read_entry("Synthetic2026.images").versions) == 1
+
+
+def test_register_assembly_json(cli, registry, stimuli, experiment):
+    result = cli("--registry", registry.root, "register", "assembly", experiment.neural, "--meta", experiment.neural_meta, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["created"] is True and data["dims"] == {"presentation": 48, "neuroid": 8, "time_bin": 1}
+    assert data["version"].startswith("Synthetic2026.V4IT@sha256:")
+
+
+def test_list_and_show(cli, registry, stimuli, experiment):
+    cli("--registry", registry.root, "register", "assembly", experiment.neural, "--meta", experiment.neural_meta)
+    table = cli("--registry", registry.root, "list")
+    assert table.exit_code == 0 and "Synthetic2026.V4IT" in table.stdout and "Synthetic2026.images" in table.stdout
+    listing = json.loads(cli("--registry", registry.root, "list", "--json").stdout)
+    by_id = {d["identifier"]: d for d in listing}
+    neural = by_id["Synthetic2026.V4IT"]
+    assert neural["kind"] == "neural" and neural["species"] == "macaca_mulatta" and neural["regions"] == ["V4", "IT"]
+    assert neural["license"] == "CC0-1.0" and neural["citation"].startswith("Synthetic data")
+    assert neural["versions"][0]["dims"] == {"presentation": 48, "neuroid": 8, "time_bin": 1}
+    assert neural["versions"][0]["local"] is True and neural["stimulus_set"] == str(stimuli.version)
+    assert len(neural["latest"].split("sha256:")[1]) == 64 and neural["time_bins"] == [[70, 170]]
+    short = neural["latest"].split("sha256:")[1][:12]
+    shown = cli("--registry", registry.root, "show", f"Synthetic2026.V4IT@sha256:{short}")
+    assert shown.exit_code == 0 and neural["latest"].split("sha256:")[1] in shown.stdout and "macaca_mulatta" in shown.stdout
+    data = json.loads(cli("--registry", registry.root, "show", "Synthetic2026.V4IT", "--json").stdout)
+    assert data["selected"] == neural["latest"]
+
+
+def test_show_unknown_dataset_suggests(cli, registry, stimuli):
+    result = cli("--registry", registry.root, "show", "Synthetic2026.imagez")
+    assert result.exit_code == 2
+    assert "Did you mean 'Synthetic2026.images'" in " ".join(result.stderr.split())
+
+
+def test_no_registry_here(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("list")
+    assert result.exit_code == 2
+    assert "no registry found" in result.stderr and "bsr init" in result.stderr
+
+
+def test_init_then_list_empty(cli, tmp_path):
+    assert cli("init", tmp_path / "new").exit_code == 0
+    result = cli("--registry", tmp_path / "new", "list")
+    assert result.exit_code == 0 and "No datasets yet" in result.stdout
+
+
+def test_demo_runs_end_to_end(cli, tmp_path):
+    result = cli("demo", "--workdir", tmp_path / "demo", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["idempotent"] is True
+    assert {d["kind"] for d in data["datasets"]} == {"stimuli", "neural", "behavioral", "similarity"}
+
+
+def test_console_script_is_installed():
+    """The `bsr` entry point of the installed package, as a user runs it."""
+    exe = __import__("shutil").which("bsr") or str(__import__("pathlib").Path(sys.executable).parent / "bsr")
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("bsr ")
