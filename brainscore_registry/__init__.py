@@ -1,4 +1,5 @@
 """brainscore-registry: versioned, content-hashed datasets and benchmarks for brain models."""
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -13,7 +14,22 @@ from .schemas import AssemblyMeta, StimulusSetMeta
 from .stimuli import StimulusSet
 
 __all__ = [
-    "AssemblyMeta", "BsrError", "IntegrityError", "JobError", "Registration", "Registry", "StimulusSet",
-    "StimulusSetMeta", "UserInputError", "Version", "load_assembly", "load_dataset", "load_stimulus_set",
-    "logical_hash", "parse_reference", "parse_version", "register_assembly", "register_stimulus_set",
+    "AssemblyMeta",
+    "BsrError",
+    "IntegrityError",
+    "JobError",
+    "Registration",
+    "Registry",
+    "StimulusSet",
+    "StimulusSetMeta",
+    "UserInputError",
+    "Version",
+    "load_assembly",
+    "load_dataset",
+    "load_stimulus_set",
+    "logical_hash",
+    "parse_reference",
+    "parse_version",
+    "register_assembly",
+    "register_stimulus_set",
 ]

@@ -12,6 +12,7 @@ conventions below, and returns the canonical Dataset that is hashed and stored:
 
 Extra coordinates (`object_name`, `animal`, `electrode`, ...) are kept as they are.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -33,8 +34,14 @@ DIMS = {
     "similarity": ("stimulus_a", "stimulus_b", "subject"),
 }
 REQUIRED_COORDS = {
-    "neural": {"stimulus_id": "presentation", "repetition": "presentation", "neuroid_id": "neuroid",
-               "region": "neuroid", "time_bin_start": "time_bin", "time_bin_end": "time_bin"},
+    "neural": {
+        "stimulus_id": "presentation",
+        "repetition": "presentation",
+        "neuroid_id": "neuroid",
+        "region": "neuroid",
+        "time_bin_start": "time_bin",
+        "time_bin_end": "time_bin",
+    },
     "behavioral": {"stimulus_id": "presentation", "subject": "presentation"},
     "similarity": {"stimulus_a": "stimulus_a", "stimulus_b": "stimulus_b", "subject": "subject"},
 }
@@ -62,21 +69,31 @@ def _dims(da: xr.DataArray, meta: AssemblyMeta, check: _Check) -> xr.DataArray:
     have = set(da.dims)
     if meta.kind == "neural" and have == {"presentation", "neuroid"}:
         if len(meta.time_bins) != 1:
-            check.fail(f"the data has no time_bin dimension but the metadata lists {len(meta.time_bins)} time bins",
-                       "dims", "add a time_bin dimension to the data, or list exactly one time bin in time_bins")
+            check.fail(
+                f"the data has no time_bin dimension but the metadata lists {len(meta.time_bins)} time bins",
+                "dims",
+                "add a time_bin dimension to the data, or list exactly one time bin in time_bins",
+            )
         da = da.expand_dims("time_bin", axis=-1)
     elif meta.kind == "similarity" and have == {"stimulus_a", "stimulus_b"}:
         da = da.expand_dims("subject", axis=-1).assign_coords(subject=("subject", [POOLED_SUBJECT]))
     elif have != set(expected):
         extra, missing = sorted(have - set(expected), key=str), [d for d in expected if d not in have]
         parts = ([f"unexpected {extra}"] if extra else []) + ([f"missing {missing}"] if missing else [])
-        check.fail(f"a {meta.kind} assembly has dims {' × '.join(expected)}; this one has "
-                   f"{' × '.join(map(str, da.dims)) or 'none'} ({'; '.join(parts)})", "dims",
-                   f"rename or transpose the data to dims {expected}")
+        check.fail(
+            f"a {meta.kind} assembly has dims {' × '.join(expected)}; this one has "
+            f"{' × '.join(map(str, da.dims)) or 'none'} ({'; '.join(parts)})",
+            "dims",
+            f"rename or transpose the data to dims {expected}",
+        )
     da = da.transpose(*expected)
     empty = [d for d in expected if da.sizes[d] == 0]
     if empty:
-        check.fail(f"the assembly is empty (dimension {empty[0]!r} has size 0)", empty[0], "register data with at least one value along every dimension")
+        check.fail(
+            f"the assembly is empty (dimension {empty[0]!r} has size 0)",
+            empty[0],
+            "register data with at least one value along every dimension",
+        )
     return da
 
 
@@ -93,10 +110,12 @@ def _fill_from_meta(da: xr.DataArray, meta: AssemblyMeta, check: _Check) -> xr.D
     bins = time_bin_values(meta.time_bins)
     if "time_bin_start" not in da.coords and "time_bin_end" not in da.coords:
         if da.sizes["time_bin"] != len(bins):
-            check.fail(f"the data has {da.sizes['time_bin']} time bins but the metadata lists {len(bins)}",
-                       "time_bins", "list one [start_ms, end_ms] per time bin of the data")
-        da = da.assign_coords(time_bin_start=("time_bin", [b[0] for b in bins]),
-                              time_bin_end=("time_bin", [b[1] for b in bins]))
+            check.fail(
+                f"the data has {da.sizes['time_bin']} time bins but the metadata lists {len(bins)}",
+                "time_bins",
+                "list one [start_ms, end_ms] per time bin of the data",
+            )
+        da = da.assign_coords(time_bin_start=("time_bin", [b[0] for b in bins]), time_bin_end=("time_bin", [b[1] for b in bins]))
     if "region" not in da.coords and len(meta.regions) == 1:
         da = da.assign_coords(region=("neuroid", [meta.regions[0]] * da.sizes["neuroid"]))
     return da
@@ -106,14 +125,23 @@ def _required_coords(da: xr.DataArray, kind: str, check: _Check) -> None:
     for name, dim in REQUIRED_COORDS[kind].items():
         if name not in da.coords:
             hint = did_you_mean(name, [str(c) for c in da.coords])
-            check.fail(f"required coordinate {name!r} (along {dim}) is missing.{hint}", name,
-                       f"add a coordinate {name!r} along the {dim!r} dimension")
+            check.fail(
+                f"required coordinate {name!r} (along {dim}) is missing.{hint}",
+                name,
+                f"add a coordinate {name!r} along the {dim!r} dimension",
+            )
         if da[name].dims != (dim,):
-            check.fail(f"coordinate {name!r} lies along {da[name].dims}, not ({dim!r},)", name,
-                       f"make {name!r} a one-dimensional coordinate along {dim!r}")
+            check.fail(
+                f"coordinate {name!r} lies along {da[name].dims}, not ({dim!r},)",
+                name,
+                f"make {name!r} a one-dimensional coordinate along {dim!r}",
+            )
     if kind == "behavioral" and not ({"truth", "label"} & set(map(str, da.coords))):
-        check.fail("a behavioral assembly needs the correct answer per trial", "truth",
-                   "add a coordinate 'truth' (or 'label') along 'presentation'")
+        check.fail(
+            "a behavioral assembly needs the correct answer per trial",
+            "truth",
+            "add a coordinate 'truth' (or 'label') along 'presentation'",
+        )
 
 
 def _coord_dtypes(da: xr.DataArray, check: _Check) -> xr.DataArray:
@@ -135,11 +163,18 @@ def _coord_dtypes(da: xr.DataArray, check: _Check) -> xr.DataArray:
         if coord.dtype.kind == "O":
             bad = [v for v in np.asarray(coord.values).ravel() if not isinstance(v, str)]
             if bad:
-                check.fail(f"coordinate {name!r} mixes strings with {type(bad[0]).__name__} values such as {bad[0]!r} "
-                           f"({len(bad)} of {coord.size})", name, "fill missing labels with a string (e.g. '') or drop the coordinate")
+                check.fail(
+                    f"coordinate {name!r} mixes strings with {type(bad[0]).__name__} values such as {bad[0]!r} "
+                    f"({len(bad)} of {coord.size})",
+                    name,
+                    "fill missing labels with a string (e.g. '') or drop the coordinate",
+                )
             continue
-        check.fail(f"coordinate {name!r} has dtype {coord.dtype}, which cannot be stored", name,
-                   "convert it to numbers or strings (dates as ISO-8601 strings)")
+        check.fail(
+            f"coordinate {name!r} has dtype {coord.dtype}, which cannot be stored",
+            name,
+            "convert it to numbers or strings (dates as ISO-8601 strings)",
+        )
     return da
 
 
@@ -149,60 +184,101 @@ def _unique(values: np.ndarray) -> np.ndarray:
 
 def _check_neural(da: xr.DataArray, meta: AssemblyMeta, check: _Check) -> None:
     if da.dtype.kind not in "iuf":
-        check.fail(f"neural responses must be numbers, got dtype {da.dtype}", "data",
-                   "store responses as integers (counts) or floats (rates, signals)")
+        check.fail(
+            f"neural responses must be numbers, got dtype {da.dtype}",
+            "data",
+            "store responses as integers (counts) or floats (rates, signals)",
+        )
     if da["repetition"].dtype.kind not in "iu":
-        check.fail(f"coordinate 'repetition' must be integers, got {da['repetition'].dtype}", "repetition",
-                   "number the repetitions of each stimulus 0, 1, 2, ...")
+        check.fail(
+            f"coordinate 'repetition' must be integers, got {da['repetition'].dtype}",
+            "repetition",
+            "number the repetitions of each stimulus 0, 1, 2, ...",
+        )
     keys = pd.MultiIndex.from_arrays([np.asarray(da["stimulus_id"].values, dtype=object), da["repetition"].values])
     dup = keys[keys.duplicated()]
     if len(dup):
-        check.fail(f"{len(dup)} presentations repeat a (stimulus_id, repetition) pair, e.g. {preview(dup)}",
-                   "repetition", "give every presentation of a stimulus its own repetition number")
+        check.fail(
+            f"{len(dup)} presentations repeat a (stimulus_id, repetition) pair, e.g. {preview(dup)}",
+            "repetition",
+            "give every presentation of a stimulus its own repetition number",
+        )
     dup_neuroids = da["neuroid_id"].values[_unique(da["neuroid_id"].values)]
     if len(dup_neuroids):
         check.fail(f"neuroid_id is not unique: {preview(dup_neuroids)}", "neuroid_id", "give every neuroid its own id")
     start, end = np.asarray(da["time_bin_start"].values), np.asarray(da["time_bin_end"].values)
     if start.dtype.kind not in "iuf" or end.dtype.kind not in "iuf":
-        check.fail("time_bin_start and time_bin_end must be numbers (ms)", "time_bin_start", "store time bin edges in ms as numbers")
+        check.fail(
+            "time_bin_start and time_bin_end must be numbers (ms)", "time_bin_start", "store time bin edges in ms as numbers"
+        )
     if np.any(end <= start):
         i = int(np.argmax(end <= start))
-        check.fail(f"time bin {i} ends at {end[i]} ms, not after its start {start[i]} ms", "time_bin_end",
-                   "write each time bin as start < end, in ms")
+        check.fail(
+            f"time bin {i} ends at {end[i]} ms, not after its start {start[i]} ms",
+            "time_bin_end",
+            "write each time bin as start < end, in ms",
+        )
     declared = time_bin_values(meta.time_bins)
     actual = [[a, b] for a, b in zip(start.tolist(), end.tolist())]
     if [list(map(float, b)) for b in declared] != [list(map(float, b)) for b in actual]:
-        check.fail(f"the data's time bins {actual} differ from the metadata's time_bins {declared}", "time_bins",
-                   "make the metadata's time_bins list the data's time bins in order")
+        check.fail(
+            f"the data's time bins {actual} differ from the metadata's time_bins {declared}",
+            "time_bins",
+            "make the metadata's time_bins list the data's time bins in order",
+        )
     regions = set(map(str, np.asarray(da["region"].values)))
     undeclared = sorted(regions - set(meta.regions))
     if undeclared:
-        check.fail(f"the data has neuroids in region(s) {undeclared} that the metadata's regions {meta.regions} do not list",
-                   "region", "list every recorded region in the metadata's 'regions' (or fix the 'region' coordinate)")
+        check.fail(
+            f"the data has neuroids in region(s) {undeclared} that the metadata's regions {meta.regions} do not list",
+            "region",
+            "list every recorded region in the metadata's 'regions' (or fix the 'region' coordinate)",
+        )
     values = np.asarray(da.values)
     if values.dtype.kind == "f":
         if np.isinf(values).any():
-            check.fail(f"{int(np.isinf(values).sum())} responses are infinite", "data", "replace infinite values (NaN marks missing)")
+            check.fail(
+                f"{int(np.isinf(values).sum())} responses are infinite", "data", "replace infinite values (NaN marks missing)"
+            )
         all_nan = np.isnan(values).all(axis=(0, 2))
         if all_nan.any():
             ids = da["neuroid_id"].values[all_nan]
-            check.fail(f"{int(all_nan.sum())} neuroid(s) have no value at all (all NaN): {preview(ids)}", "neuroid_id",
-                       "drop neuroids without any recorded response")
+            check.fail(
+                f"{int(all_nan.sum())} neuroid(s) have no value at all (all NaN): {preview(ids)}",
+                "neuroid_id",
+                "drop neuroids without any recorded response",
+            )
 
 
 def _check_behavioral(da: xr.DataArray, check: _Check) -> None:
     values = np.asarray(da.values)
-    if values.dtype.kind == "f" and np.isnan(values).any() or values.dtype.kind == "O" and any(not isinstance(v, str) for v in values):
-        check.fail("some trials have no choice (NaN or None)", "choice", "drop trials without a response, or code them as a label such as 'none'")
+    if (
+        values.dtype.kind == "f"
+        and np.isnan(values).any()
+        or values.dtype.kind == "O"
+        and any(not isinstance(v, str) for v in values)
+    ):
+        check.fail(
+            "some trials have no choice (NaN or None)",
+            "choice",
+            "drop trials without a response, or code them as a label such as 'none'",
+        )
     if values.dtype.kind not in "iubOUT":
-        check.fail(f"choices must be labels (strings) or integers, got dtype {values.dtype}", "choice", "store each trial's choice as a label")
+        check.fail(
+            f"choices must be labels (strings) or integers, got dtype {values.dtype}",
+            "choice",
+            "store each trial's choice as a label",
+        )
 
 
 def _check_similarity(da: xr.DataArray, check: _Check) -> None:
     a, b = (np.asarray(da[d].values, dtype=object) for d in ("stimulus_a", "stimulus_b"))
     if list(a) != list(b):
-        check.fail("stimulus_a and stimulus_b do not list the same stimuli in the same order", "stimulus_b",
-                   "index both axes of the matrix by the same stimulus ids, in the same order")
+        check.fail(
+            "stimulus_a and stimulus_b do not list the same stimuli in the same order",
+            "stimulus_b",
+            "index both axes of the matrix by the same stimulus ids, in the same order",
+        )
     dup = a[pd.Index(a).duplicated()]
     if len(dup):
         check.fail(f"stimulus ids repeat along the matrix axes: {preview(dup)}", "stimulus_a", "list each stimulus once")
@@ -213,15 +289,20 @@ def _check_similarity(da: xr.DataArray, check: _Check) -> None:
         check.fail("some (dis)similarities are infinite", "data", "replace infinite values")
     empty = np.isnan(values).all(axis=(0, 1))
     if empty.any():
-        check.fail(f"subject(s) {preview(da['subject'].values[empty])} have an all-NaN matrix", "subject", "drop subjects without data")
+        check.fail(
+            f"subject(s) {preview(da['subject'].values[empty])} have an all-NaN matrix", "subject", "drop subjects without data"
+        )
 
 
 def _behavioral_choice(da: xr.DataArray, check: _Check) -> xr.DataArray:
     if "choice" in da.coords:
         same = np.array_equal(np.asarray(da["choice"].values, dtype=object), np.asarray(da.values, dtype=object))
         if not same:
-            check.fail("coordinate 'choice' differs from the data values (which are the choices)", "choice",
-                       "store the choices as the data values and drop the 'choice' coordinate")
+            check.fail(
+                "coordinate 'choice' differs from the data values (which are the choices)",
+                "choice",
+                "store the choices as the data values and drop the 'choice' coordinate",
+            )
         da = da.drop_vars("choice")
     return da
 
@@ -237,7 +318,8 @@ def check_stimuli_known(ds: xr.Dataset, kind: str, known: Collection[str], stimu
     if missing:
         raise UserInputError(
             f"{len(missing)} of {len(ids)} stimulus ids are not in stimulus set {stimulus_set}: {preview(missing)}",
-            file=file, field="stimulus_id",
+            file=file,
+            field="stimulus_id",
             fix="register the missing stimuli in a new version of the stimulus set, or pin the stimulus set that contains them",
         )
 
@@ -249,8 +331,7 @@ def _jsonable_attrs(attrs: dict, check: _Check) -> dict:
         check.fail(str(exc), "attrs", "make every attribute a string, number, boolean or list of them")
 
 
-def build_assembly(da: xr.DataArray, meta: AssemblyMeta, pinned_stimulus_set: str, *,
-                   file: object = "<assembly>") -> xr.Dataset:
+def build_assembly(da: xr.DataArray, meta: AssemblyMeta, pinned_stimulus_set: str, *, file: object = "<assembly>") -> xr.Dataset:
     """The canonical, validated Dataset of an assembly (not yet checked against its stimuli)."""
     check = _Check(file, meta.kind)
     if "bsr" in da.attrs:
@@ -301,8 +382,11 @@ def read_assembly_source(path: str | Path, variable: str | None = None) -> xr.Da
         ds = ds.load()
     except Exception as exc:  # any reader failure is a problem with the user's file
         kind = "zarr store" if is_zarr else "NetCDF file"
-        raise UserInputError(f"cannot read this {kind}: {type(exc).__name__}: {exc}".strip(), file=path,
-                             fix="give a NetCDF (netCDF4/HDF5 or NetCDF3) file written by xarray/brainio, or a zarr store") from None
+        raise UserInputError(
+            f"cannot read this {kind}: {type(exc).__name__}: {exc}".strip(),
+            file=path,
+            fix="give a NetCDF (netCDF4/HDF5 or NetCDF3) file written by xarray/brainio, or a zarr store",
+        ) from None
     return pick_variable(ds, path, variable)
 
 
@@ -310,14 +394,22 @@ def pick_variable(ds: xr.Dataset, path: Path, variable: str | None) -> xr.DataAr
     names = [str(n) for n in ds.data_vars]
     if variable is not None:
         if variable not in names:
-            raise UserInputError(f"no data variable {variable!r}.{did_you_mean(variable, names)} Variables: {names}",
-                                 file=path, field="variable", fix="pass one of the file's data variables")
+            raise UserInputError(
+                f"no data variable {variable!r}.{did_you_mean(variable, names)} Variables: {names}",
+                file=path,
+                field="variable",
+                fix="pass one of the file's data variables",
+            )
         chosen = variable
     elif len(names) == 1:
         chosen = names[0]
     else:
-        raise UserInputError(f"the file holds {len(names)} data variables {names}; which one is the assembly?",
-                             file=path, field="variable", fix="pass --variable NAME" if names else "give a file with one data variable")
+        raise UserInputError(
+            f"the file holds {len(names)} data variables {names}; which one is the assembly?",
+            file=path,
+            field="variable",
+            fix="pass --variable NAME" if names else "give a file with one data variable",
+        )
     da = ds[chosen]
     da.attrs = {**ds.attrs, **da.attrs}
     return da.rename(None)

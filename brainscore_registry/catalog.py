@@ -3,6 +3,7 @@
 Every load validates against `schemas.CatalogEntry`; every write is atomic (temporary file, then
 rename) and happens under the registry lock, so concurrent registrations cannot lose a version.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -15,7 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .errors import UserInputError, JobError, did_you_mean
+from .errors import JobError, UserInputError, did_you_mean
 from .identifiers import Reference, Version, check_identifier, parse_reference
 from .metadata import validation_error
 from .paths import REGISTRY_MARKER, find_registry_root
@@ -107,8 +108,12 @@ class Registry:
         except ValidationError as exc:
             raise validation_error(exc, CatalogEntry, path) from None
         if entry.identifier != name:
-            raise JobError(f"catalogue file describes {entry.identifier!r}", file=path, field="identifier",
-                           fix="the file name and the identifier must match; restore the file from git")
+            raise JobError(
+                f"catalogue file describes {entry.identifier!r}",
+                file=path,
+                field="identifier",
+                fix="the file name and the identifier must match; restore the file from git",
+            )
         return entry
 
     def entries(self) -> list[CatalogEntry]:
@@ -133,8 +138,9 @@ class Registry:
         entry = self.read_entry(name)
         return next((v for v in entry.versions if v.version == f"{name}@{digest}"), None) if entry else None
 
-    def resolve(self, reference: str | Reference, *, field: str | None = None, kinds: tuple[str, ...] | None = None,
-                file: object = None) -> tuple[CatalogEntry, StoredVersion]:
+    def resolve(
+        self, reference: str | Reference, *, field: str | None = None, kinds: tuple[str, ...] | None = None, file: object = None
+    ) -> tuple[CatalogEntry, StoredVersion]:
         """The catalogue entry and version a user's reference means; a name alone means the latest."""
         ref = parse_reference(reference, file=file, field=field) if isinstance(reference, str) else reference
         entry = self.read_entry(ref.name)
@@ -142,18 +148,24 @@ class Registry:
             known = self.names()
             raise UserInputError(
                 f"no dataset {ref.name!r} in the registry at {self.root}.{did_you_mean(ref.name, known)}",
-                file=file, field=field,
+                file=file,
+                field=field,
                 fix=f"register it first, or use one of: {', '.join(known)}" if known else "register it first (`bsr register`)",
             )
         if kinds and entry.kind not in kinds:
-            raise UserInputError(f"{ref.name!r} is a {entry.kind} dataset, not {' or '.join(kinds)}", file=file, field=field,
-                                 fix=f"name a {' or '.join(kinds)} dataset")
+            raise UserInputError(
+                f"{ref.name!r} is a {entry.kind} dataset, not {' or '.join(kinds)}",
+                file=file,
+                field=field,
+                fix=f"name a {' or '.join(kinds)} dataset",
+            )
         if ref.hex_prefix is None:
             return entry, entry.latest
         matches = [v for v in entry.versions if v.version.split("@sha256:")[1].startswith(ref.hex_prefix)]
         if len(matches) != 1:
             known = ", ".join(v.version for v in entry.versions)
             problem = "matches no version" if not matches else "matches several versions"
-            raise UserInputError(f"{reference} {problem} of {ref.name}", file=file, field=field,
-                                 fix=f"use one of the registered versions: {known}")
+            raise UserInputError(
+                f"{reference} {problem} of {ref.name}", file=file, field=field, fix=f"use one of the registered versions: {known}"
+            )
         return entry, matches[0]

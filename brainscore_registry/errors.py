@@ -3,6 +3,7 @@
 Every user-facing error names the file, the field and the fix, so that a person can act on it
 without reading a traceback.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -10,6 +10,7 @@ one canonical NaN; -0.0 and 0.0 stay distinct. Strings, whatever their storage d
 object, `StringDType`), are hashed as an unsigned 64-bit little-endian length followed by UTF-8.
 Dtypes are written canonically ("f4", "i8", "u1", "b1", "utf8"). Canonical JSON is RFC 8785.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -93,8 +94,7 @@ def _slabs(variable: xr.Variable, slab_bytes: int) -> Iterator[np.ndarray]:
         yield np.asarray(variable[start : start + step].values)
 
 
-def variable_digest(variable: xr.Variable, slab_bytes: int = SLAB_BYTES,
-                    on_bytes: Callable[[int], None] | None = None) -> str:
+def variable_digest(variable: xr.Variable, slab_bytes: int = SLAB_BYTES, on_bytes: Callable[[int], None] | None = None) -> str:
     h = hashlib.sha256()
     update = _update_strings if is_string_dtype(variable.dtype) else _update_numeric
     for slab in _slabs(variable, slab_bytes):
@@ -104,8 +104,9 @@ def variable_digest(variable: xr.Variable, slab_bytes: int = SLAB_BYTES,
     return h.hexdigest()
 
 
-def logical_hash(obj: xr.Dataset | xr.DataArray, *, slab_bytes: int = SLAB_BYTES,
-                 on_bytes: Callable[[int], None] | None = None) -> str:
+def logical_hash(
+    obj: xr.Dataset | xr.DataArray, *, slab_bytes: int = SLAB_BYTES, on_bytes: Callable[[int], None] | None = None
+) -> str:
     """`sha256:<64 hex>` identity of a dataset's values, coordinates and attributes."""
     ds = obj.to_dataset(name=obj.name or "__data__") if isinstance(obj, xr.DataArray) else obj
     variables = {}

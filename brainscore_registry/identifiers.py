@@ -1,4 +1,5 @@
 """Dataset identifiers and versions: `Name` and `Name@sha256:<64 hex>`."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,9 @@ def identifier_problem(name: str) -> str | None:
 def check_identifier(name: str, *, file: object = None, field: str = "identifier") -> str:
     problem = identifier_problem(name)
     if problem:
-        raise UserInputError(f"identifier {name!r} {problem}", file=file, field=field, fix=f"an identifier must {IDENTIFIER_RULE}")
+        raise UserInputError(
+            f"identifier {name!r} {problem}", file=file, field=field, fix=f"an identifier must {IDENTIFIER_RULE}"
+        )
     return name
 
 

@@ -1,4 +1,5 @@
 """Loading registered datasets by reference (`Name`, `Name@sha256:<hex>`)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,11 @@ from .zarr_io import normalize_strings, open_store, read_store
 def _store(registry: Registry, stored: StoredVersion) -> Path:
     path = registry.root / stored.path
     if not path.is_dir():
-        raise JobError(f"{stored.version} is in the catalogue but its store is not here", file=path,
-                       fix="fetch the data (`bsr pull`) or register it again")
+        raise JobError(
+            f"{stored.version} is in the catalogue but its store is not here",
+            file=path,
+            fix="fetch the data (`bsr pull`) or register it again",
+        )
     return path
 
 
@@ -28,8 +32,11 @@ def _checked(ds: xr.Dataset, stored: StoredVersion, path: Path, verify: bool) ->
         actual = logical_hash(ds)
         expected = stored.version.split("@", 1)[1]
         if actual != expected:
-            raise IntegrityError(f"store hashes to {actual}, not {expected}", file=path,
-                                 fix="the copy is corrupt: move it aside and fetch it again")
+            raise IntegrityError(
+                f"store hashes to {actual}, not {expected}",
+                file=path,
+                fix="the copy is corrupt: move it aside and fetch it again",
+            )
     return ds
 
 

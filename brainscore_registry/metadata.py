@@ -1,4 +1,5 @@
 """Reading metadata YAML files into validated schemas, with errors that name file, key and fix."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -78,7 +79,9 @@ def read_yaml(path: str | Path) -> object:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"not valid YAML: {exc}", file=path, fix="fix the YAML syntax (indentation, quotes, colons)") from None
+        raise UserInputError(
+            f"not valid YAML: {exc}", file=path, fix="fix the YAML syntax (indentation, quotes, colons)"
+        ) from None
 
 
 def load_metadata(path: str | Path, model: type[M]) -> M:

@@ -1,4 +1,5 @@
 """Where things live on disk: the user's data home and the registry checkout."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ before the rename and removed after the catalogue write. Recovery (at the start 
 registration, under the lock) rolls back what a killed process left: staging directories of dead
 processes are deleted, and a store whose intent survives without a catalogue entry is removed.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@
 
 Nothing is visible until both the rename and the catalogue write have happened (see `publish`).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -71,11 +72,17 @@ def _verify_store(path: Path, expected: str, progress: Progress | None) -> None:
         with open_store(path) as reread, io_settings():
             actual = _hash(normalize_strings(reread), "verify", progress)
     except (OSError, RuntimeError, ValueError) as exc:  # zstd / crc32c checksum failures surface as these
-        raise IntegrityError(f"the written store cannot be read back: {exc}", file=path,
-                             fix="check the disk (free space, hardware errors) and register again") from None
+        raise IntegrityError(
+            f"the written store cannot be read back: {exc}",
+            file=path,
+            fix="check the disk (free space, hardware errors) and register again",
+        ) from None
     if actual != expected:
-        raise IntegrityError(f"the written store hashes to {actual}, not {expected}", file=path,
-                             fix="check the disk (free space, hardware errors) and register again")
+        raise IntegrityError(
+            f"the written store hashes to {actual}, not {expected}",
+            file=path,
+            fix="check the disk (free space, hardware errors) and register again",
+        )
 
 
 _DIM_ORDER = ("presentation", "neuroid", "time_bin", "stimulus_a", "stimulus_b", "subject", "stimulus", "byte")
@@ -87,8 +94,9 @@ def _dims(ds: xr.Dataset) -> dict[str, int]:
     return {str(d): int(ds.sizes[d]) for d in order}
 
 
-def _publish(registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: str | None,
-             progress: Progress | None) -> Registration:
+def _publish(
+    registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: str | None, progress: Progress | None
+) -> Registration:
     digest = _hash(ds, "hash", progress)
     version = Version(name, digest.split(":", 1)[1])
     with registry.lock():
@@ -96,13 +104,17 @@ def _publish(registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_
         final = registry.store_path(kind, version)
         existing = registry.read_entry(name)
         if existing is not None and existing.kind != kind:
-            raise UserInputError(f"{name!r} is already registered as a {existing.kind} dataset", field="identifier",
-                                 fix=f"choose another identifier for this {kind} dataset")
+            raise UserInputError(
+                f"{name!r} is already registered as a {existing.kind} dataset",
+                field="identifier",
+                fix=f"choose another identifier for this {kind} dataset",
+            )
         found = registry.find(name, digest)
         if found is not None:
             return Registration(version, False, registry.root / found.path, found)
-        if existing and any(v.version != str(version) and v.path == final.relative_to(registry.root).as_posix()
-                            for v in existing.versions):
+        if existing and any(
+            v.version != str(version) and v.path == final.relative_to(registry.root).as_posix() for v in existing.versions
+        ):
             raise JobError(f"two versions of {name} share the hash prefix {version.short}", fix="report this as a bug")
         with staging(registry) as stage:
             staged = stage / final.name
@@ -114,24 +126,38 @@ def _publish(registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_
             _verify_store(staged, digest, progress)
             files, stored_bytes = store_size(staged)
             stored = StoredVersion(
-                version=str(version), created=datetime.now(timezone.utc).replace(microsecond=0),
-                path=final.relative_to(registry.root).as_posix(), dims=_dims(ds),
-                dtype=str(next(iter(ds.data_vars.values())).dtype), nbytes=uncompressed_bytes(ds),
-                stored_bytes=stored_bytes, files=files, stimulus_set=stimulus_set, metadata=ds.attrs["bsr"]["metadata"],
+                version=str(version),
+                created=datetime.now(timezone.utc).replace(microsecond=0),
+                path=final.relative_to(registry.root).as_posix(),
+                dims=_dims(ds),
+                dtype=str(next(iter(ds.data_vars.values())).dtype),
+                nbytes=uncompressed_bytes(ds),
+                stored_bytes=stored_bytes,
+                files=files,
+                stimulus_set=stimulus_set,
+                metadata=ds.attrs["bsr"]["metadata"],
             )
             if final.exists():  # a store left by a crash between rename and catalogue, never recorded
                 shutil.rmtree(final)
             with intent(registry, final, name, digest):
                 move_into_place(staged, final)
-                entry = (CatalogEntry(identifier=name, kind=kind, versions=[stored]) if existing is None
-                         else existing.model_copy(update={"versions": [*existing.versions, stored]}))
+                entry = (
+                    CatalogEntry(identifier=name, kind=kind, versions=[stored])
+                    if existing is None
+                    else existing.model_copy(update={"versions": [*existing.versions, stored]})
+                )
                 registry.write_entry(entry)
     return Registration(version, True, final, stored)
 
 
-def register_stimulus_set(directory: str | Path, table: str | Path, meta: StimulusSetMeta | dict | str | Path, *,
-                          registry: Registry | str | Path | None = None,
-                          progress: Progress | None = None) -> Registration:
+def register_stimulus_set(
+    directory: str | Path,
+    table: str | Path,
+    meta: StimulusSetMeta | dict | str | Path,
+    *,
+    registry: Registry | str | Path | None = None,
+    progress: Progress | None = None,
+) -> Registration:
     """Register the images in `directory` listed by the CSV `table` as a new stimulus-set version.
 
     Example::
@@ -152,9 +178,14 @@ def register_stimulus_set(directory: str | Path, table: str | Path, meta: Stimul
     return _publish(registry, ds, "stimuli", meta.identifier, None, progress)
 
 
-def register_assembly(source: str | Path | xr.DataArray | xr.Dataset, meta: AssemblyMeta | dict | str | Path, *,
-                      registry: Registry | str | Path | None = None, variable: str | None = None,
-                      progress: Progress | None = None) -> Registration:
+def register_assembly(
+    source: str | Path | xr.DataArray | xr.Dataset,
+    meta: AssemblyMeta | dict | str | Path,
+    *,
+    registry: Registry | str | Path | None = None,
+    variable: str | None = None,
+    progress: Progress | None = None,
+) -> Registration:
     """Register a neural, behavioral or similarity assembly (NetCDF file, zarr store or xarray object).
 
     Example::

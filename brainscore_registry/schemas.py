@@ -3,6 +3,7 @@
 Validated once, at the public boundary (a YAML file, a Python call); inner code trusts them.
 `extra="forbid"` everywhere, so a misspelt key is an error rather than silently ignored.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .identifiers import identifier_problem, IDENTIFIER_RULE, is_hex64, parse_reference
-from .vocabulary import MODALITIES, REGIONS, SPECIES, normalize_license, vocabulary_problem
+from .identifiers import IDENTIFIER_RULE, identifier_problem, is_hex64, parse_reference
+from .vocabulary import REGIONS, SPECIES, normalize_license, vocabulary_problem
 
 AssemblyKind = Literal["neural", "behavioral", "similarity"]
 DatasetKind = Literal["stimuli", "neural", "behavioral", "similarity"]
@@ -131,7 +132,9 @@ class AssemblyMeta(_DatasetMeta):
     def _bins(cls, value: list[list[float]] | None) -> list[list[int | float]] | None:
         for start, end in value or []:
             if not end > start:
-                raise ValueError(f"time bin [{start}, {end}] does not end after it starts; write [start_ms, end_ms] with end > start")
+                raise ValueError(
+                    f"time bin [{start}, {end}] does not end after it starts; write [start_ms, end_ms] with end > start"
+                )
         return time_bin_values(value) if value else value
 
     @model_validator(mode="after")

@@ -6,11 +6,11 @@ columns; dimension `byte` with `image_bytes` (uint8), the files concatenated in 
 The logical hash therefore covers the file bytes themselves, not decoded pixels: re-encoding an
 image, even losslessly, is a new version.
 """
+
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -38,8 +38,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"cannot read the CSV table: {exc}", file=path,
-                             fix="save the table as UTF-8 CSV with a header row") from None
+        raise UserInputError(
+            f"cannot read the CSV table: {exc}", file=path, fix="save the table as UTF-8 CSV with a header row"
+        ) from None
     for column in table.columns:
         table[column] = _infer(table[column])
     return table
@@ -61,15 +62,27 @@ def _check_columns(table: pd.DataFrame, path: Path) -> None:
     columns = [str(c) for c in table.columns]
     for required in ("stimulus_id", "filename"):
         if required not in columns:
-            raise UserInputError(f"the table has no {required!r} column.{did_you_mean(required, columns)} Columns: {columns}",
-                                 file=path, field=required, fix=f"add a {required!r} column to the table's header")
+            raise UserInputError(
+                f"the table has no {required!r} column.{did_you_mean(required, columns)} Columns: {columns}",
+                file=path,
+                field=required,
+                fix=f"add a {required!r} column to the table's header",
+            )
     for column in columns:
         if column in COMPUTED_COLUMNS:
-            raise UserInputError(f"column {column!r} is computed from the image files", file=path, field=column,
-                                 fix=f"remove the {column!r} column; {', '.join(COMPUTED_COLUMNS)} are filled in by bsr")
+            raise UserInputError(
+                f"column {column!r} is computed from the image files",
+                file=path,
+                field=column,
+                fix=f"remove the {column!r} column; {', '.join(COMPUTED_COLUMNS)} are filled in by bsr",
+            )
         if not _COLUMN_NAME.match(column):
-            raise UserInputError(f"column name {column!r} is not a plain name", file=path, field=column,
-                                 fix="use letters, digits and '_' in column names, starting with a letter")
+            raise UserInputError(
+                f"column name {column!r} is not a plain name",
+                file=path,
+                field=column,
+                fix="use letters, digits and '_' in column names, starting with a letter",
+            )
     if table.empty:
         raise UserInputError("the table has no rows", file=path, fix="list one stimulus per row")
 
@@ -78,12 +91,20 @@ def _check_ids(table: pd.DataFrame, path: Path) -> None:
     ids = table["stimulus_id"].astype(str)
     blank = ids[ids.str.strip() != ids]
     if len(blank) or (ids == "").any():
-        raise UserInputError(f"stimulus ids must be non-empty without surrounding spaces, e.g. row {int((ids.str.strip() != ids).idxmax()) + 2}",
-                             file=path, field="stimulus_id", fix="trim the ids and fill empty ones")
+        raise UserInputError(
+            f"stimulus ids must be non-empty without surrounding spaces, e.g. row {int((ids.str.strip() != ids).idxmax()) + 2}",
+            file=path,
+            field="stimulus_id",
+            fix="trim the ids and fill empty ones",
+        )
     dup = ids[ids.duplicated()]
     if len(dup):
-        raise UserInputError(f"{len(dup)} stimulus ids appear more than once: {preview(dup.unique())}", file=path,
-                             field="stimulus_id", fix="give every stimulus its own id (one row per stimulus)")
+        raise UserInputError(
+            f"{len(dup)} stimulus ids appear more than once: {preview(dup.unique())}",
+            file=path,
+            field="stimulus_id",
+            fix="give every stimulus its own id (one row per stimulus)",
+        )
 
 
 def _resolve_file(directory: Path, filename: str, table_path: Path, row: int) -> Path:
@@ -96,15 +117,25 @@ def _resolve_file(directory: Path, filename: str, table_path: Path, row: int) ->
     if pure.is_absolute() or Path(filename).is_absolute():
         raise UserInputError(f"filename {filename!r} is an absolute path", file=where, field="filename", fix=fix)
     if ".." in pure.parts:
-        raise UserInputError(f"filename {filename!r} climbs out of the stimulus directory with '..'", file=where, field="filename", fix=fix)
+        raise UserInputError(
+            f"filename {filename!r} climbs out of the stimulus directory with '..'", file=where, field="filename", fix=fix
+        )
     path = directory / pure
     if not path.exists():
-        raise UserInputError(f"file {filename!r} does not exist in {directory}", file=where, field="filename",
-                             fix="check the file name (case matters) or add the file")
+        raise UserInputError(
+            f"file {filename!r} does not exist in {directory}",
+            file=where,
+            field="filename",
+            fix="check the file name (case matters) or add the file",
+        )
     real = path.resolve()
     if not real.is_relative_to(directory.resolve()):
-        raise UserInputError(f"filename {filename!r} is a link that leads outside the stimulus directory (to {real})",
-                             file=where, field="filename", fix="copy the file into the stimulus directory instead of linking to it")
+        raise UserInputError(
+            f"filename {filename!r} is a link that leads outside the stimulus directory (to {real})",
+            file=where,
+            field="filename",
+            fix="copy the file into the stimulus directory instead of linking to it",
+        )
     if not real.is_file():
         raise UserInputError(f"{filename!r} is not a regular file", file=where, field="filename", fix=fix)
     return real
@@ -131,12 +162,14 @@ def _read_bytes(path: Path, where: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise UserInputError(f"cannot read the file: {exc.strerror}", file=where, field="filename",
-                             fix="check the file's permissions") from None
+        raise UserInputError(
+            f"cannot read the file: {exc.strerror}", file=where, field="filename", fix="check the file's permissions"
+        ) from None
 
 
-def build_stimulus_set(directory: str | Path, table_path: str | Path, meta: StimulusSetMeta, *,
-                       on_file: Callable[[], None] | None = None) -> xr.Dataset:
+def build_stimulus_set(
+    directory: str | Path, table_path: str | Path, meta: StimulusSetMeta, *, on_file: Callable[[], None] | None = None
+) -> xr.Dataset:
     """The canonical Dataset of a stimulus set: validated table + every file's bytes."""
     directory, table_path = Path(directory), Path(table_path)
     if not directory.is_dir():
@@ -175,8 +208,14 @@ def build_stimulus_set(directory: str | Path, table_path: str | Path, meta: Stim
             coords[str(column)] = ("stimulus", table[column].to_numpy())
     blob = np.frombuffer(b"".join(blobs), dtype=np.uint8)
     ds = xr.Dataset({"image_bytes": ("byte", blob)}, coords=coords)
-    ds.attrs = {"bsr": {"format": STIMULUS_SET_FORMAT, "kind": "stimuli", "columns": [str(c) for c in table.columns],
-                        "metadata": meta.model_dump(mode="json", exclude_none=True)}}
+    ds.attrs = {
+        "bsr": {
+            "format": STIMULUS_SET_FORMAT,
+            "kind": "stimuli",
+            "columns": [str(c) for c in table.columns],
+            "metadata": meta.model_dump(mode="json", exclude_none=True),
+        }
+    }
     return ds
 
 
@@ -212,22 +251,33 @@ class StimulusSet:
         """One row per stimulus: id, filename, media type, size, sha256 and the free columns."""
         free = [c for c in self._ds.attrs["bsr"]["columns"] if c not in ("stimulus_id", "filename")]
         names = ["stimulus_id", "filename", "media_type", "width", "height", "sha256", *free]
-        return pd.DataFrame({name: pd.Series(np.asarray(self._ds[name].values),
-                                             dtype=object if self._ds[name].dtype.kind in "OUT" else self._ds[name].dtype)
-                             for name in names})
+        return pd.DataFrame(
+            {
+                name: pd.Series(
+                    np.asarray(self._ds[name].values),
+                    dtype=object if self._ds[name].dtype.kind in "OUT" else self._ds[name].dtype,
+                )
+                for name in names
+            }
+        )
 
     def image_bytes(self, stimulus_id: str) -> bytes:
         try:
             i = self._row[stimulus_id]
         except KeyError:
-            raise UserInputError(f"no stimulus {stimulus_id!r} in {self.identifier}.{did_you_mean(stimulus_id, self._row)}",
-                                 field="stimulus_id", fix="use an id from the stimulus set's table") from None
+            raise UserInputError(
+                f"no stimulus {stimulus_id!r} in {self.identifier}.{did_you_mean(stimulus_id, self._row)}",
+                field="stimulus_id",
+                fix="use an id from the stimulus set's table",
+            ) from None
         start, length = int(self._ds["byte_offset"].values[i]), int(self._ds["byte_length"].values[i])
         data = np.asarray(self._ds["image_bytes"][start : start + length].values).tobytes()
         if hashlib.sha256(data).hexdigest() != self._ds["sha256"].values[i]:
             from .errors import IntegrityError
-            raise IntegrityError(f"the bytes of stimulus {stimulus_id!r} do not match their recorded sha256",
-                                 fix="pull the stimulus set again")
+
+            raise IntegrityError(
+                f"the bytes of stimulus {stimulus_id!r} do not match their recorded sha256", fix="pull the stimulus set again"
+            )
         return data
 
     def open_image(self, stimulus_id: str) -> Image.Image:

@@ -2,6 +2,7 @@
 experimentalist would hand them over: a directory of PNGs, a CSV table, metadata YAML and
 NetCDF recordings. Used by `bsr demo` and the tests; deterministic for a given seed.
 """
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,9 @@ def _image(kind: str, rng: np.random.Generator, size: int) -> np.ndarray:
     elif kind == "square":
         mask = ((np.abs(x - cx) < scale) & (np.abs(y - cy) < scale)).astype(float)
     else:
-        mask = (((np.abs(x - cx) < scale / 3) & (np.abs(y - cy) < scale)) |
-                ((np.abs(y - cy) < scale / 3) & (np.abs(x - cx) < scale))).astype(float)
+        mask = (
+            ((np.abs(x - cx) < scale / 3) & (np.abs(y - cy) < scale)) | ((np.abs(y - cy) < scale / 3) & (np.abs(x - cx) < scale))
+        ).astype(float)
     color = rng.uniform(0.2, 1.0, 3)
     background = rng.uniform(0.0, 0.3)
     rgb = background + mask[..., None] * (color - background)
@@ -64,13 +66,27 @@ def _write_yaml(path: Path, data: dict) -> Path:
 
 
 def _meta(identifier: str, description: str, **extra) -> dict:
-    return {"identifier": identifier, "description": description, "citation": SYNTHETIC_CITATION,
-            "license": "CC0-1.0", "provenance": dict(SYNTHETIC_PROVENANCE), **extra}
+    return {
+        "identifier": identifier,
+        "description": description,
+        "citation": SYNTHETIC_CITATION,
+        "license": "CC0-1.0",
+        "provenance": dict(SYNTHETIC_PROVENANCE),
+        **extra,
+    }
 
 
-def write_synthetic_experiment(directory: str | Path, *, n_stimuli: int = 48, n_neuroids: int = 24,
-                               n_repetitions: int = 4, n_subjects: int = 3, image_size: int = 64,
-                               seed: int = 0, name: str = "Synthetic2026") -> SyntheticExperiment:
+def write_synthetic_experiment(
+    directory: str | Path,
+    *,
+    n_stimuli: int = 48,
+    n_neuroids: int = 24,
+    n_repetitions: int = 4,
+    n_subjects: int = 3,
+    image_size: int = 64,
+    seed: int = 0,
+    name: str = "Synthetic2026",
+) -> SyntheticExperiment:
     directory = Path(directory)
     rng = np.random.default_rng(seed)
     stimuli_dir = directory / "images"
@@ -86,9 +102,14 @@ def write_synthetic_experiment(directory: str | Path, *, n_stimuli: int = 48, n_
         pixels.append(image.astype(np.float32) / 255)
     table = directory / "stimuli.csv"
     pd.DataFrame(rows).to_csv(table, index=False)
-    stimuli_meta = _write_yaml(directory / "stimuli.yaml", _meta(
-        f"{name}.images", f"SYNTHETIC: {n_stimuli} procedural images ({', '.join(OBJECTS)}), {image_size}x{image_size} PNG.",
-        visual_degrees=8.0))
+    stimuli_meta = _write_yaml(
+        directory / "stimuli.yaml",
+        _meta(
+            f"{name}.images",
+            f"SYNTHETIC: {n_stimuli} procedural images ({', '.join(OBJECTS)}), {image_size}x{image_size} PNG.",
+            visual_degrees=8.0,
+        ),
+    )
 
     features = np.stack([p.reshape(4, image_size // 4, 4, image_size // 4, 3).mean(axis=(1, 3)).ravel() for p in pixels])
     features = (features - features.mean(0)) / (features.std(0) + 1e-6)
@@ -99,42 +120,90 @@ def write_synthetic_experiment(directory: str | Path, *, n_stimuli: int = 48, n_
     neural = xr.DataArray(
         counts.reshape(-1, n_neuroids, 1).astype(np.float32),
         dims=("presentation", "neuroid", "time_bin"),
-        coords={"stimulus_id": ("presentation", np.repeat([r["stimulus_id"] for r in rows], n_repetitions)),
-                "repetition": ("presentation", np.tile(np.arange(n_repetitions), n_stimuli)),
-                "object_name": ("presentation", np.repeat([r["object_name"] for r in rows], n_repetitions)),
-                "neuroid_id": ("neuroid", [f"n{j:03d}" for j in range(n_neuroids)]),
-                "region": ("neuroid", regions), "animal": ("neuroid", ["synthetic_monkey"] * n_neuroids),
-                "time_bin_start": ("time_bin", [70]), "time_bin_end": ("time_bin", [170])},
+        coords={
+            "stimulus_id": ("presentation", np.repeat([r["stimulus_id"] for r in rows], n_repetitions)),
+            "repetition": ("presentation", np.tile(np.arange(n_repetitions), n_stimuli)),
+            "object_name": ("presentation", np.repeat([r["object_name"] for r in rows], n_repetitions)),
+            "neuroid_id": ("neuroid", [f"n{j:03d}" for j in range(n_neuroids)]),
+            "region": ("neuroid", regions),
+            "animal": ("neuroid", ["synthetic_monkey"] * n_neuroids),
+            "time_bin_start": ("time_bin", [70]),
+            "time_bin_end": ("time_bin", [170]),
+        },
     ).set_index(presentation=["stimulus_id", "repetition", "object_name"])  # brainio-style MultiIndex
     neural_path = directory / "neural.nc"
     neural.reset_index("presentation").to_netcdf(neural_path, engine="h5netcdf")
-    neural_meta = _write_yaml(directory / "neural.yaml", _meta(
-        f"{name}.V4IT", "SYNTHETIC: Poisson spike counts of model neurons driven by image features.",
-        kind="neural", species="macaca_mulatta", regions=["V4", "IT"], modality="spikes",
-        stimulus_set=f"{name}.images", time_bins=[[70, 170]]))
+    neural_meta = _write_yaml(
+        directory / "neural.yaml",
+        _meta(
+            f"{name}.V4IT",
+            "SYNTHETIC: Poisson spike counts of model neurons driven by image features.",
+            kind="neural",
+            species="macaca_mulatta",
+            regions=["V4", "IT"],
+            modality="spikes",
+            stimulus_set=f"{name}.images",
+            time_bins=[[70, 170]],
+        ),
+    )
 
     trials = [(r["stimulus_id"], r["object_name"], s) for s in range(n_subjects) for r in rows]
     choices = [obj if rng.random() < 0.8 else OBJECTS[rng.integers(len(OBJECTS))] for _, obj, _ in trials]
-    behavioral = xr.DataArray(np.array(choices, dtype=object), dims="presentation", coords={
-        "stimulus_id": ("presentation", [t[0] for t in trials]), "truth": ("presentation", [t[1] for t in trials]),
-        "subject": ("presentation", [f"subject{t[2]:02d}" for t in trials]),
-        "condition": ("presentation", ["synthetic"] * len(trials))})
+    behavioral = xr.DataArray(
+        np.array(choices, dtype=object),
+        dims="presentation",
+        coords={
+            "stimulus_id": ("presentation", [t[0] for t in trials]),
+            "truth": ("presentation", [t[1] for t in trials]),
+            "subject": ("presentation", [f"subject{t[2]:02d}" for t in trials]),
+            "condition": ("presentation", ["synthetic"] * len(trials)),
+        },
+    )
     behavioral_path = directory / "behavioral.nc"
     behavioral.to_netcdf(behavioral_path, engine="h5netcdf")
-    behavioral_meta = _write_yaml(directory / "behavioral.yaml", _meta(
-        f"{name}.objects", "SYNTHETIC: 4-way object choices of simulated subjects, 80% correct.",
-        kind="behavioral", species="homo_sapiens", regions=["behavior"], modality="psychophysics",
-        stimulus_set=f"{name}.images"))
+    behavioral_meta = _write_yaml(
+        directory / "behavioral.yaml",
+        _meta(
+            f"{name}.objects",
+            "SYNTHETIC: 4-way object choices of simulated subjects, 80% correct.",
+            kind="behavioral",
+            species="homo_sapiens",
+            regions=["behavior"],
+            modality="psychophysics",
+            stimulus_set=f"{name}.images",
+        ),
+    )
 
     ids = [r["stimulus_id"] for r in rows]
     mean_counts = counts.mean(axis=1)
     rdms = np.stack([1 - np.corrcoef(mean_counts[:, idx]) for idx in np.array_split(np.arange(n_neuroids), n_subjects)], axis=-1)
-    similarity = xr.DataArray(rdms, dims=("stimulus_a", "stimulus_b", "subject"),
-                              coords={"stimulus_a": ids, "stimulus_b": ids, "subject": [f"subject{s:02d}" for s in range(n_subjects)]})
+    similarity = xr.DataArray(
+        rdms,
+        dims=("stimulus_a", "stimulus_b", "subject"),
+        coords={"stimulus_a": ids, "stimulus_b": ids, "subject": [f"subject{s:02d}" for s in range(n_subjects)]},
+    )
     similarity_path = directory / "similarity.nc"
     similarity.to_netcdf(similarity_path, engine="h5netcdf")
-    similarity_meta = _write_yaml(directory / "similarity.yaml", _meta(
-        f"{name}.IT_rdm", "SYNTHETIC: 1 - Pearson r RDMs of simulated IT populations, one per subject.",
-        kind="similarity", species="macaca_mulatta", regions=["IT"], modality="spikes", stimulus_set=f"{name}.images"))
-    return SyntheticExperiment(stimuli_dir, table, stimuli_meta, neural_path, neural_meta, behavioral_path,
-                               behavioral_meta, similarity_path, similarity_meta)
+    similarity_meta = _write_yaml(
+        directory / "similarity.yaml",
+        _meta(
+            f"{name}.IT_rdm",
+            "SYNTHETIC: 1 - Pearson r RDMs of simulated IT populations, one per subject.",
+            kind="similarity",
+            species="macaca_mulatta",
+            regions=["IT"],
+            modality="spikes",
+            stimulus_set=f"{name}.images",
+        ),
+    )
+    return SyntheticExperiment(
+        stimuli_dir,
+        table,
+        stimuli_meta,
+        neural_path,
+        neural_meta,
+        behavioral_path,
+        behavioral_meta,
+        similarity_path,
+        similarity_meta,
+    )

@@ -2,6 +2,7 @@
 
 Each template is itself valid metadata (a test checks it), so a user edits values, never syntax.
 """
+
 from __future__ import annotations
 
 _COMMON_TAIL = """\
@@ -56,16 +57,32 @@ visual_degrees: 8.0
 
 TEMPLATES: dict[str, str] = {
     "neural": _ASSEMBLY_HEAD.format(
-        variant="V4", kind="neural", species="macaca_mulatta", regions="V4", modality="spikes",
+        variant="V4",
+        kind="neural",
+        species="macaca_mulatta",
+        regions="V4",
+        modality="spikes",
         description="Spike counts of 50 V4 neurons in one monkey, 640 images, 6-10 repetitions each.",
-    ) + _NEURAL + _COMMON_TAIL,
+    )
+    + _NEURAL
+    + _COMMON_TAIL,
     "behavioral": _ASSEMBLY_HEAD.format(
-        variant="objects", kind="behavioral", species="homo_sapiens", regions="behavior", modality="psychophysics",
+        variant="objects",
+        kind="behavioral",
+        species="homo_sapiens",
+        regions="behavior",
+        modality="psychophysics",
         description="16-way object categorisation by 10 human subjects, one row per trial.",
-    ) + _COMMON_TAIL,
+    )
+    + _COMMON_TAIL,
     "similarity": _ASSEMBLY_HEAD.format(
-        variant="IT_human", kind="similarity", species="homo_sapiens", regions="IT", modality="fmri",
+        variant="IT_human",
+        kind="similarity",
+        species="homo_sapiens",
+        regions="IT",
+        modality="fmri",
         description="Representational dissimilarity matrices (1 - Pearson r) of human IT, one per subject.",
-    ) + _COMMON_TAIL,
+    )
+    + _COMMON_TAIL,
     "stimuli": _STIMULI + _COMMON_TAIL,
 }

@@ -3,6 +3,7 @@
 Free text would split one region into many spellings ("IT", "it", "inferotemporal") and make
 benchmarks impossible to aggregate, so these lists are closed; extend them here by pull request.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -5,16 +5,16 @@ not return wrong numbers), no consolidated metadata (not part of the v3 spec), s
 variable-length UTF-8. Reading normalises every string variable to `object` dtype, whatever
 dtype zarr hands back, so downstream code sees one string type.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -85,8 +85,9 @@ def write_store(ds: xr.Dataset, path: str | Path) -> None:
         # zarr notes that variable-length strings have no finalised v3 extension spec yet; the
         # encoding is stable in zarr-python >= 3 and the hash never depends on it.
         warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification.*")
-        ds.drop_vars(large).to_zarr(path, mode="w-", zarr_format=3, consolidated=False,
-                                    encoding={k: v for k, v in encoding.items() if k not in large})
+        ds.drop_vars(large).to_zarr(
+            path, mode="w-", zarr_format=3, consolidated=False, encoding={k: v for k, v in encoding.items() if k not in large}
+        )
         group = zarr.open_group(path, mode="r+", zarr_format=3, use_consolidated=False)
         for name in large:
             _write_shards_in_parallel(group, name, ds[name].variable, encoding[name])
@@ -96,10 +97,17 @@ def write_store(ds: xr.Dataset, path: str | Path) -> None:
 def _write_shards_in_parallel(group: zarr.Group, name: str, variable: xr.Variable, spec: dict) -> None:
     """The array as xarray would declare it (dimension names, attributes; no fill-value masking),
     its shards encoded concurrently: zstd releases the GIL, so this scales with cores."""
-    array = group.create_array(name, shape=variable.shape, dtype=variable.dtype, chunks=spec["chunks"],
-                               shards=spec["shards"], compressors=spec["compressors"],
-                               fill_value=np.zeros((), variable.dtype)[()], dimension_names=list(variable.dims),
-                               attributes=dict(variable.attrs))
+    array = group.create_array(
+        name,
+        shape=variable.shape,
+        dtype=variable.dtype,
+        chunks=spec["chunks"],
+        shards=spec["shards"],
+        compressors=spec["compressors"],
+        fill_value=np.zeros((), variable.dtype)[()],
+        dimension_names=list(variable.dims),
+        attributes=dict(variable.attrs),
+    )
     values, rows = np.asarray(variable.values), spec["shards"][0]
 
     def write(start: int) -> None:
@@ -112,8 +120,11 @@ def _write_shards_in_parallel(group: zarr.Group, name: str, variable: xr.Variabl
 def sync_tree(path: str | Path) -> None:
     """fsync every file and directory of a store, so that a rename published afterwards can never
     point at data still only in the page cache (a power cut must not leave a half-empty version)."""
-    paths = [Path(path)] if Path(path).is_file() else [Path(root) / name for root, _, names in os.walk(path)
-                                                        for name in [*names, "."]]
+    paths = (
+        [Path(path)]
+        if Path(path).is_file()
+        else [Path(root) / name for root, _, names in os.walk(path) for name in [*names, "."]]
+    )
     for item in paths:
         fd = os.open(item, os.O_RDONLY)
         try:

@@ -1,4 +1,5 @@
 """The `bsr` application: global options and command wiring. Commands live one group per module."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,7 @@ from . import common, demo, init, inspect, meta, register
 
 app = typer.Typer(
     name="bsr",
-    help="brainscore-registry: versioned neural and behavioral datasets and benchmarks for brain models.\n\n"
-         "Example: bsr demo",
+    help="brainscore-registry: versioned neural and behavioral datasets and benchmarks for brain models.\n\nExample: bsr demo",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -28,8 +28,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    registry: Path = typer.Option(None, "--registry", envvar="BSR_REGISTRY",
-                                  help="Registry checkout to use (default: the nearest parent with registry/datasets)."),
+    registry: Path = typer.Option(
+        None,
+        "--registry",
+        envvar="BSR_REGISTRY",
+        help="Registry checkout to use (default: the nearest parent with registry/datasets).",
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """brainscore-registry command line."""

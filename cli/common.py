@@ -1,4 +1,5 @@
 """What every command shares: consoles, error mapping, progress display, JSON output."""
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from brainscore_registry import BsrError, Registry
+
 
 def _width(stream) -> int | None:
     """Rich's own width on a terminal; 140 columns when piped, so tables stay readable in logs."""
@@ -54,9 +56,16 @@ class RichProgress:
     """Renders the library's progress(stage, done, total) callbacks as rich progress bars on stderr."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<24}"), BarColumn(),
-                                 TextColumn("{task.fields[amount]}"), TimeElapsedColumn(),
-                                 console=err, disable=not enabled, transient=False)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            TextColumn("{task.fields[amount]}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not enabled,
+            transient=False,
+        )
         self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> "RichProgress":
@@ -79,5 +88,3 @@ class RichProgress:
         self.progress.update(task, completed=done, total=total or None, amount=amount)
         if total and done >= total:
             self.progress.update(task, completed=total)
-
-

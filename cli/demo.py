@@ -1,4 +1,5 @@
 """`bsr demo`: the main job on a fresh machine, end to end on a clearly labelled synthetic experiment."""
+
 from __future__ import annotations
 
 import shutil
@@ -36,25 +37,39 @@ def demo(
         err.print(f"2/4 registering into {reg.root}")
         versions = {}
         with RichProgress(not as_json) as progress:
-            versions["stimuli"] = register_stimulus_set(raw.stimuli_dir, raw.table, raw.stimuli_meta, registry=reg, progress=progress)
+            versions["stimuli"] = register_stimulus_set(
+                raw.stimuli_dir, raw.table, raw.stimuli_meta, registry=reg, progress=progress
+            )
         err.print(f"   [green]✓[/] {'stimuli':<10} {versions['stimuli'].version}")
-        for kind, (source, meta) in {"neural": (raw.neural, raw.neural_meta), "behavioral": (raw.behavioral, raw.behavioral_meta),
-                                     "similarity": (raw.similarity, raw.similarity_meta)}.items():
+        for kind, (source, meta) in {
+            "neural": (raw.neural, raw.neural_meta),
+            "behavioral": (raw.behavioral, raw.behavioral_meta),
+            "similarity": (raw.similarity, raw.similarity_meta),
+        }.items():
             with RichProgress(not as_json) as progress:
                 versions[kind] = register_assembly(source, meta, registry=reg, progress=progress)
             err.print(f"   [green]✓[/] {kind:<10} {versions[kind].version}")
         err.print("3/4 registering the same files again: identical content must create nothing")
         again = register_assembly(raw.neural, raw.neural_meta, registry=reg)
-        err.print(f"   {'[green]✓[/] no new version' if not again.created else '[red]✗ a new version was created'}: {again.version.short}")
+        verdict = "[green]✓[/] no new version" if not again.created else "[red]✗ a new version was created[/]"
+        err.print(f"   {verdict}: {again.version.short}")
         err.print("4/4 reading back by version and verifying the content hash")
         neural = load_assembly(str(versions["neural"].version), registry=reg, verify=True)
         stimuli = load_stimulus_set(str(versions["stimuli"].version), registry=reg, verify=True)
         image = stimuli.open_image(stimuli.stimulus_ids[0])
-        err.print(f"   [green]✓[/] neural {dict(neural.sizes)}, {len(stimuli)} stimuli ({image.format} {image.size[0]}×{image.size[1]})")
+        err.print(
+            f"   [green]✓[/] neural {dict(neural.sizes)}, {len(stimuli)} stimuli ({image.format} {image.size[0]}×{image.size[1]})"
+        )
     elapsed = time.perf_counter() - started
     if as_json:
-        print_json({"registry": str(reg.root), "seconds": round(elapsed, 2), "idempotent": not again.created,
-                    "datasets": [summary(reg, e) for e in reg.entries()]})
+        print_json(
+            {
+                "registry": str(reg.root),
+                "seconds": round(elapsed, 2),
+                "idempotent": not again.created,
+                "datasets": [summary(reg, e) for e in reg.entries()],
+            }
+        )
         return
     common.State.registry = reg.root
     list_datasets(as_json=False)

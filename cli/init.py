@@ -1,4 +1,5 @@
 """`bsr init PATH`: create an empty registry layout."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """`bsr list` and `bsr show`: the catalogue as tables, or JSON for scripts."""
+
 from __future__ import annotations
 
 import typer
@@ -22,12 +23,21 @@ def summary(reg: Registry, entry: CatalogEntry) -> dict:
     """The fields scripts need about a dataset, taken from its latest version's metadata."""
     meta = entry.latest.metadata
     return {
-        "identifier": entry.identifier, "kind": entry.kind, "latest": entry.latest.version,
+        "identifier": entry.identifier,
+        "kind": entry.kind,
+        "latest": entry.latest.version,
         "versions": [_version_json(reg, v) for v in entry.versions],
-        "species": meta.get("species"), "regions": meta.get("regions"), "modality": meta.get("modality"),
-        "stimulus_set": entry.latest.stimulus_set, "time_bins": meta.get("time_bins"), "ceiling": meta.get("ceiling"),
-        "visual_degrees": meta.get("visual_degrees"), "citation": meta["citation"], "license": meta["license"],
-        "description": meta["description"], "provenance": meta["provenance"],
+        "species": meta.get("species"),
+        "regions": meta.get("regions"),
+        "modality": meta.get("modality"),
+        "stimulus_set": entry.latest.stimulus_set,
+        "time_bins": meta.get("time_bins"),
+        "ceiling": meta.get("ceiling"),
+        "visual_degrees": meta.get("visual_degrees"),
+        "citation": meta["citation"],
+        "license": meta["license"],
+        "description": meta["description"],
+        "provenance": meta["provenance"],
     }
 
 
@@ -47,8 +57,16 @@ def list_datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON
         table.add_column(column, overflow="fold")
     for e in entries:
         meta = e.latest.metadata
-        table.add_row(e.identifier, e.kind, e.latest.version.split("sha256:")[1][:12], str(len(e.versions)),
-                      _dims(e.latest), meta.get("species", "—"), ", ".join(meta.get("regions", [])) or "—", meta["license"])
+        table.add_row(
+            e.identifier,
+            e.kind,
+            e.latest.version.split("sha256:")[1][:12],
+            str(len(e.versions)),
+            _dims(e.latest),
+            meta.get("species", "—"),
+            ", ".join(meta.get("regions", [])) or "—",
+            meta["license"],
+        )
     if not entries:
         out.print("No datasets yet. Register one with `bsr register stimuli` / `bsr register assembly`.")
         return
@@ -74,13 +92,21 @@ def show(
     info = Table.grid(padding=(0, 2))
     info.add_column(style="bold")
     info.add_column(overflow="fold")
-    rows = [("version", chosen.version), ("kind", entry.kind), ("description", meta["description"]),
-            ("species", meta.get("species")), ("regions", ", ".join(meta.get("regions", [])) or None),
-            ("modality", meta.get("modality")), ("stimulus set", chosen.stimulus_set),
-            ("time bins (ms)", ", ".join(f"[{a}, {b}]" for a, b in meta.get("time_bins", [])) or None),
-            ("visual degrees", meta.get("visual_degrees")),
-            ("ceiling", _ceiling(meta.get("ceiling"))), ("citation", meta["citation"]), ("license", meta["license"]),
-            ("provenance", f"{meta['provenance']['source']} @ {meta['provenance']['revision']}")]
+    rows = [
+        ("version", chosen.version),
+        ("kind", entry.kind),
+        ("description", meta["description"]),
+        ("species", meta.get("species")),
+        ("regions", ", ".join(meta.get("regions", [])) or None),
+        ("modality", meta.get("modality")),
+        ("stimulus set", chosen.stimulus_set),
+        ("time bins (ms)", ", ".join(f"[{a}, {b}]" for a, b in meta.get("time_bins", [])) or None),
+        ("visual degrees", meta.get("visual_degrees")),
+        ("ceiling", _ceiling(meta.get("ceiling"))),
+        ("citation", meta["citation"]),
+        ("license", meta["license"]),
+        ("provenance", f"{meta['provenance']['source']} @ {meta['provenance']['revision']}"),
+    ]
     for key, value in rows:
         if value is not None:
             info.add_row(key, str(value))
@@ -89,8 +115,15 @@ def show(
     for column in ("", "sha256", "created (UTC)", "dims", "size on disk", "files", "local"):
         versions.add_column(column, overflow="fold")
     for v in entry.versions:
-        versions.add_row("▶" if v is chosen else "", v.version.split("sha256:")[1], f"{v.created:%Y-%m-%d %H:%M:%S}", _dims(v),
-                         f"{v.stored_bytes / 1e6:,.2f} MB", str(v.files), "yes" if (reg.root / v.path).is_dir() else "no")
+        versions.add_row(
+            "▶" if v is chosen else "",
+            v.version.split("sha256:")[1],
+            f"{v.created:%Y-%m-%d %H:%M:%S}",
+            _dims(v),
+            f"{v.stored_bytes / 1e6:,.2f} MB",
+            str(v.files),
+            "yes" if (reg.root / v.path).is_dir() else "no",
+        )
     out.print(versions)
 
 

@@ -1,4 +1,5 @@
 """`bsr meta-template KIND`: a commented metadata YAML to start from."""
+
 from __future__ import annotations
 
 from enum import Enum

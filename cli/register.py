@@ -1,4 +1,5 @@
 """`bsr register stimuli|assembly`: turn raw files into an immutable, content-identified version."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,15 +16,26 @@ app = typer.Typer(help="Register a stimulus set or an assembly as a new content-
 
 def _report(result: Registration, as_json: bool) -> None:
     if as_json:
-        print_json({"version": str(result.version), "created": result.created, "path": str(result.path),
-                    "dims": result.stored.dims, "stored_bytes": result.stored.stored_bytes})
+        print_json(
+            {
+                "version": str(result.version),
+                "created": result.created,
+                "path": str(result.path),
+                "dims": result.stored.dims,
+                "stored_bytes": result.stored.stored_bytes,
+            }
+        )
         return
     if result.created:
-        err.print(f"[green]registered[/] {result.version.name} version {result.version.short} "
-                  f"({result.stored.stored_bytes / 1e6:,.2f} MB in {result.stored.files} files) at {result.path}")
+        err.print(
+            f"[green]registered[/] {result.version.name} version {result.version.short} "
+            f"({result.stored.stored_bytes / 1e6:,.2f} MB in {result.stored.files} files) at {result.path}"
+        )
     else:
-        err.print(f"[yellow]already registered:[/] identical content is version {result.version.short} "
-                  f"(created {result.stored.created:%Y-%m-%d %H:%M} UTC); nothing written")
+        err.print(
+            f"[yellow]already registered:[/] identical content is version {result.version.short} "
+            f"(created {result.stored.created:%Y-%m-%d %H:%M} UTC); nothing written"
+        )
     out.print(str(result.version))
 
 

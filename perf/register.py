@@ -8,6 +8,7 @@ same array measured in the same run (machines are noisy; only the ratios mean so
 Prints MB/s for: np.save (baseline), the logical hash (in memory), writing the zarr store, re-reading
 + re-hashing it, and the whole `register_assembly` call; then each as a ratio of np.save.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,16 +31,20 @@ def make_assembly(gb: float, data: str, stimulus_ids: list[str]) -> xr.DataArray
     n_presentations = int(gb * 1e9 / (4 * n_neuroids * n_bins))
     rng = np.random.default_rng(0)
     shape = (n_presentations, n_neuroids, n_bins)
-    values = (rng.standard_normal(shape, dtype=np.float32) if data == "random"
-              else rng.poisson(3.0, shape).astype(np.float32))
+    values = rng.standard_normal(shape, dtype=np.float32) if data == "random" else rng.poisson(3.0, shape).astype(np.float32)
     n_stim = len(stimulus_ids)
-    return xr.DataArray(values, dims=("presentation", "neuroid", "time_bin"), coords={
-        "stimulus_id": ("presentation", [stimulus_ids[i % n_stim] for i in range(n_presentations)]),
-        "repetition": ("presentation", np.arange(n_presentations) // n_stim),
-        "neuroid_id": ("neuroid", [f"n{j:04d}" for j in range(n_neuroids)]),
-        "region": ("neuroid", ["IT"] * n_neuroids),
-        "time_bin_start": ("time_bin", np.arange(n_bins) * 10), "time_bin_end": ("time_bin", np.arange(n_bins) * 10 + 10),
-    })
+    return xr.DataArray(
+        values,
+        dims=("presentation", "neuroid", "time_bin"),
+        coords={
+            "stimulus_id": ("presentation", [stimulus_ids[i % n_stim] for i in range(n_presentations)]),
+            "repetition": ("presentation", np.arange(n_presentations) // n_stim),
+            "neuroid_id": ("neuroid", [f"n{j:04d}" for j in range(n_neuroids)]),
+            "region": ("neuroid", ["IT"] * n_neuroids),
+            "time_bin_start": ("time_bin", np.arange(n_bins) * 10),
+            "time_bin_end": ("time_bin", np.arange(n_bins) * 10 + 10),
+        },
+    )
 
 
 def timed(fn, repeat: int = 1) -> float:
@@ -66,8 +71,9 @@ def main() -> int:
         da = make_assembly(args.gb, args.data, ids)
         mb = da.nbytes / 1e6
         meta = raw.neural_meta.read_text().replace("regions:\n- V4\n- IT", "regions:\n- IT")
-        meta = meta.replace("time_bins:\n- - 70\n  - 170", "time_bins:\n" + "".join(
-            f"- - {s}\n  - {s + 10}\n" for s in range(0, 640, 10)))
+        meta = meta.replace(
+            "time_bins:\n- - 70\n  - 170", "time_bins:\n" + "".join(f"- - {s}\n  - {s + 10}\n" for s in range(0, 640, 10))
+        )
         meta_path = work / "perf.yaml"
         meta_path.write_text(meta)
         print(f"assembly: {da.shape} float32, {mb:,.0f} MB ({args.data}); working in {work}")
@@ -89,6 +95,7 @@ def main() -> int:
             write_store(ds, target)
 
         t_write = timed(write_once, repeat=2)
+
         def verify() -> None:
             with io_settings():
                 logical_hash(normalize_strings(open_store(work / "probe.zarr")))
@@ -97,15 +104,23 @@ def main() -> int:
         shutil.rmtree(work / "probe.zarr")
         t_register = timed(lambda: register_assembly(da, meta_path, registry=registry))
 
-        rows = [("np.save (baseline)", t_save), ("np.save + fsync (durable)", t_save_sync), ("logical hash, in memory", t_hash), ("write zarr store", t_write),
-                ("re-read + re-hash store", t_verify), ("register_assembly, end to end", t_register)]
+        rows = [
+            ("np.save (baseline)", t_save),
+            ("np.save + fsync (durable)", t_save_sync),
+            ("logical hash, in memory", t_hash),
+            ("write zarr store", t_write),
+            ("re-read + re-hash store", t_verify),
+            ("register_assembly, end to end", t_register),
+        ]
         print(f"{'step':<32}{'seconds':>9}{'MB/s':>10}{'× np.save':>11}")
         for name, seconds in rows:
             print(f"{name:<32}{seconds:>9.2f}{mb / seconds:>10.0f}{t_save / seconds:>11.2f}")
-        print(f"\nfigure: write MB/s / np.save MB/s = {t_save / t_write:.2f} (aim >= 0.5; "
-              f"{t_save_sync / t_write:.2f} against a durable np.save + fsync, as the store is fsynced); "
-              f"hash MB/s / np.save MB/s = {t_save / t_hash:.2f}; "
-              f"end-to-end registration (validate, hash, write, verify, publish) = {t_save / t_register:.2f}")
+        print(
+            f"\nfigure: write MB/s / np.save MB/s = {t_save / t_write:.2f} (aim >= 0.5; "
+            f"{t_save_sync / t_write:.2f} against a durable np.save + fsync, as the store is fsynced); "
+            f"hash MB/s / np.save MB/s = {t_save / t_hash:.2f}; "
+            f"end-to-end registration (validate, hash, write, verify, publish) = {t_save / t_register:.2f}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

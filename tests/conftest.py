@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh registry per test, a synthetic experiment on disk, a snapshot helper."""
+
 from __future__ import annotations
 
 import hashlib

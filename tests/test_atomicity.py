@@ -1,5 +1,6 @@
 """Registration is atomic: an exception or a kill at any point leaves either the whole new
 version (store + catalogue entry) or nothing at all, and the next run completes cleanly."""
+
 from __future__ import annotations
 
 import os
@@ -34,6 +35,7 @@ def assert_consistent(registry: Registry) -> None:
 def _fail(exc: BaseException):
     def raiser(*args, **kwargs):
         raise exc
+
     return raiser
 
 
@@ -41,15 +43,22 @@ def _after(original, exc: BaseException):
     def wrapped(*args, **kwargs):
         original(*args, **kwargs)
         raise exc
+
     return wrapped
 
 
 FAULTS = {
-    "write fails": lambda mp: mp.setattr(registration, "write_store", _after(registration.write_store, OSError(28, "No space left on device"))),
-    "interrupted while writing": lambda mp: mp.setattr(registration, "write_store", _after(registration.write_store, KeyboardInterrupt())),
+    "write fails": lambda mp: mp.setattr(
+        registration, "write_store", _after(registration.write_store, OSError(28, "No space left on device"))
+    ),
+    "interrupted while writing": lambda mp: mp.setattr(
+        registration, "write_store", _after(registration.write_store, KeyboardInterrupt())
+    ),
     "verify fails": lambda mp: mp.setattr(registration, "store_size", _fail(OSError(5, "Input/output error"))),
     "rename fails": lambda mp: mp.setattr(registration, "move_into_place", _fail(OSError(18, "Invalid cross-device link"))),
-    "crash after rename": lambda mp: mp.setattr(registration, "move_into_place", _after(registration.move_into_place, RuntimeError("crash"))),
+    "crash after rename": lambda mp: mp.setattr(
+        registration, "move_into_place", _after(registration.move_into_place, RuntimeError("crash"))
+    ),
     "catalogue write fails": lambda mp: mp.setattr(RegistryClass, "write_entry", _fail(OSError(28, "No space left on device"))),
 }
 
@@ -74,8 +83,10 @@ def test_corrupted_write_is_detected(monkeypatch, registry, stimuli, experiment,
 
     def write_then_flip(ds, path):
         original(ds, path)
-        chunk = max((p for p in Path(path, "responses").rglob("*") if p.is_file() and p.name != "zarr.json"),
-                    key=lambda p: p.stat().st_size)
+        chunk = max(
+            (p for p in Path(path, "responses").rglob("*") if p.is_file() and p.name != "zarr.json"),
+            key=lambda p: p.stat().st_size,
+        )
         data = bytearray(chunk.read_bytes())
         data[len(data) // 2] ^= 0x01
         chunk.write_bytes(bytes(data))
@@ -133,13 +144,18 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("phase", ["during write", "after write", "after verify", "after rename",
-                                   "during catalogue write", "after catalogue write"])
+@pytest.mark.parametrize(
+    "phase", ["during write", "after write", "after verify", "after rename", "during catalogue write", "after catalogue write"]
+)
 def test_kill_at_any_point(phase, tmp_path, registry, stimuli, experiment):
     script = tmp_path / "register_and_die.py"
     script.write_text(KILL_SCRIPT)
-    proc = subprocess.run([sys.executable, str(script), phase, str(registry.root), str(experiment.neural),
-                           str(experiment.neural_meta)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), phase, str(registry.root), str(experiment.neural), str(experiment.neural_meta)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
     registered = phase == "after catalogue write"
     # whatever is in the catalogue now is complete; a store without its entry is never a partial one
@@ -157,6 +173,7 @@ def test_kill_at_any_point(phase, tmp_path, registry, stimuli, experiment):
 
 def load_dataset_from(store: Path):
     from brainscore_registry.zarr_io import read_store
+
     return read_store(store)
 
 

@@ -1,5 +1,6 @@
 """Bad input: a clear error naming the file, the field and the fix; exit code 2; no traceback;
 nothing written to the registry. Each case goes through the real CLI."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,12 @@ class Ctx:
         return path
 
     def meta(self, kind: str = "neural", **changes) -> Path:
-        source = {"neural": self.experiment.neural_meta, "behavioral": self.experiment.behavioral_meta,
-                  "similarity": self.experiment.similarity_meta, "stimuli": self.experiment.stimuli_meta}[kind]
+        source = {
+            "neural": self.experiment.neural_meta,
+            "behavioral": self.experiment.behavioral_meta,
+            "similarity": self.experiment.similarity_meta,
+            "stimuli": self.experiment.stimuli_meta,
+        }[kind]
         data = yaml.safe_load(source.read_text())
         for key, value in changes.items():
             if value is None:
@@ -57,8 +62,15 @@ class Ctx:
         return ["register", "assembly", source, "--meta", meta or self.experiment.neural_meta]
 
     def stimuli(self, table: Path | None = None, meta: Path | None = None, directory: Path | None = None) -> list:
-        return ["register", "stimuli", directory or self.experiment.stimuli_dir, "--table", table or self.experiment.table,
-                "--meta", meta or self.experiment.stimuli_meta]
+        return [
+            "register",
+            "stimuli",
+            directory or self.experiment.stimuli_dir,
+            "--table",
+            table or self.experiment.table,
+            "--meta",
+            meta or self.experiment.stimuli_meta,
+        ]
 
 
 def _with(da: xr.DataArray, name: str, values) -> xr.DataArray:
@@ -244,6 +256,7 @@ def _truncated_image(c):
 
 def _truncated_jpeg(c):
     from PIL import Image
+
     rows = c.rows()
     Image.new("RGB", (64, 64), (200, 10, 10)).save(c.tmp / "full.jpg", format="JPEG", quality=90)
     data = (c.tmp / "full.jpg").read_bytes()
@@ -321,10 +334,18 @@ CASES = {
     "time bin order (data)": (_bin_order_data, r"time bin 0 ends at 170 ms, not after its start 170 ms", "bad.nc"),
     "duplicate presentation": (_duplicate_presentation, r"1 presentations repeat a \(stimulus_id, repetition\) pair", "bad.nc"),
     "duplicate neuroid": (_duplicate_neuroid, r"neuroid_id is not unique: 'n000'", "bad.nc"),
-    "stimuli not in set": (_unknown_stimuli, r"2 of 16 stimulus ids are not in stimulus set Synthetic2026.images@sha256:[0-9a-f]{64}: 'ghost1', 'ghost2'", "bad.nc"),
+    "stimuli not in set": (
+        _unknown_stimuli,
+        r"2 of 16 stimulus ids are not in stimulus set Synthetic2026.images@sha256:[0-9a-f]{64}: 'ghost1', 'ghost2'",
+        "bad.nc",
+    ),
     "unknown species": (_unknown_species, r"unknown species 'macaca_mulata'. Did you mean 'macaca_mulatta'", "bad_neural.yaml"),
     "unknown region": (_unknown_region, r"unknown region 'V44'. Did you mean 'V4'", "bad_neural.yaml"),
-    "undeclared region": (_undeclared_region, r"region\(s\) \['V4'\] that the metadata's regions \['IT'\] do not list", "neural.nc"),
+    "undeclared region": (
+        _undeclared_region,
+        r"region\(s\) \['V4'\] that the metadata's regions \['IT'\] do not list",
+        "neural.nc",
+    ),
     "identifier with /": (_identifier("Lab/V4"), r"identifier 'Lab/V4' contains a path separator", "bad_neural.yaml"),
     "identifier with ..": (_identifier("Lab..V4"), r"identifier 'Lab..V4' contains '..'", "bad_neural.yaml"),
     "identifier with space": (_identifier("Lab V4"), r"identifier 'Lab V4' contains whitespace", "bad_neural.yaml"),
@@ -337,13 +358,25 @@ CASES = {
     "assembly file missing": (_missing_file, r"file not found", "nowhere.nc"),
     "several data variables": (_two_variables, r"holds 2 data variables.*--variable", "bad.nc"),
     "empty assembly": (_empty, r"the assembly is empty \(dimension 'presentation' has size 0\)", "bad.nc"),
-    "pinned stimulus set missing": (_pinned_missing_stimulus_set, r"Synthetic2026.images@sha256:0{64} matches no version of Synthetic2026.images", "neural.yaml"),
-    "unknown stimulus set": (_unknown_stimulus_set, r"no dataset 'Synthetic2026.imags'.*Did you mean 'Synthetic2026.images'", "bad_neural.yaml"),
+    "pinned stimulus set missing": (
+        _pinned_missing_stimulus_set,
+        r"Synthetic2026.images@sha256:0{64} matches no version of Synthetic2026.images",
+        "neural.yaml",
+    ),
+    "unknown stimulus set": (
+        _unknown_stimulus_set,
+        r"no dataset 'Synthetic2026.imags'.*Did you mean 'Synthetic2026.images'",
+        "bad_neural.yaml",
+    ),
     "time_bins on behavior": (_time_bins_on_behavior, r"time_bins applies to neural assemblies only", "bad_behavioral.yaml"),
     "behavior without truth": (_behavior_without_truth, r"needs the correct answer per trial", "bad.nc"),
     "similarity not square": (_similarity_not_square, r"stimulus_a and stimulus_b do not list the same stimuli", "bad.nc"),
     "repetition not integer": (_float_repetition, r"coordinate 'repetition' must be integers, got float64", "float_rep.nc"),
-    "identifier of another kind": (_kind_clash, r"'Synthetic2026.images' is already registered as a stimuli dataset", "identifier"),
+    "identifier of another kind": (
+        _kind_clash,
+        r"'Synthetic2026.images' is already registered as a stimuli dataset",
+        "identifier",
+    ),
     "YAML syntax": (_yaml_syntax, r"not valid YAML", "broken.yaml"),
     "YAML not a mapping": (_yaml_not_mapping, r"metadata must be a mapping", "list.yaml"),
     "duplicate stimulus_id": (_duplicate_stimulus_id, r"1 stimulus ids appear more than once: 'syn0000'", "bad_table.csv"),
@@ -375,7 +408,7 @@ def test_bad_input_is_refused_cleanly(case, cli, registry, stimuli, experiment, 
     output = " ".join(result.stderr.split())
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
     assert "Error: " in output, output
-    message = output[output.index("Error: "):]  # progress bars may come first
+    message = output[output.index("Error: ") :]  # progress bars may come first
     assert re.search(pattern, message), message
     assert file_hint in message, message
     assert "Fix: " in message, message
@@ -391,6 +424,7 @@ def test_at_least_25_cases():
 def test_missing_labels_in_a_string_coordinate(registry, stimuli, experiment, snapshot):
     """None inside string labels has no single meaning (missing? the string 'None'?): refused."""
     from brainscore_registry import UserInputError, register_assembly
+
     da = read_assembly_source(experiment.neural)
     labels = da["object_name"].values.astype(object).copy()
     labels[4] = None
@@ -402,6 +436,7 @@ def test_missing_labels_in_a_string_coordinate(registry, stimuli, experiment, sn
 
 def test_library_raises_user_input_error(registry, stimuli, experiment, tmp_path):
     from brainscore_registry import UserInputError, register_assembly
+
     with pytest.raises(UserInputError, match=r"unknown species 'macaca_mulata'") as info:
         register_assembly(experiment.neural, Ctx(experiment, tmp_path).meta(species="macaca_mulata"), registry=registry)
     assert info.value.exit_code == 2 and info.value.fix

@@ -1,4 +1,5 @@
 """The catalogue: version resolution, concurrent registrations, validation on load."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,16 +26,18 @@ def test_versions_resolve_by_name_prefix_and_full_hash(registry, stimuli, experi
     assert registry.resolve("Synthetic2026.V4IT")[1].version == str(second.version)  # a name means the latest
     assert registry.resolve(str(first.version))[1].version == str(first.version)
     assert registry.resolve(f"Synthetic2026.V4IT@sha256:{first.version.short}")[1].version == str(first.version)
-    np.testing.assert_array_equal(load_assembly(str(first.version), registry=registry).values,
-                                  _variant(experiment, 0).values)
+    np.testing.assert_array_equal(load_assembly(str(first.version), registry=registry).values, _variant(experiment, 0).values)
 
 
-@pytest.mark.parametrize("reference, pattern", [
-    ("Synthetic2026.V4IT@sha256:abc", r"hash of 3 hex digits"),
-    ("Synthetic2026.V4IT@md5:" + "0" * 32, r"is not a dataset version"),
-    ("Synthetic2026.V4IT@sha256:" + "f" * 64, r"matches no version of Synthetic2026.V4IT"),
-    ("Synthetic2026.V4", r"no dataset 'Synthetic2026.V4'.*Did you mean 'Synthetic2026.V4IT'"),
-])
+@pytest.mark.parametrize(
+    "reference, pattern",
+    [
+        ("Synthetic2026.V4IT@sha256:abc", r"hash of 3 hex digits"),
+        ("Synthetic2026.V4IT@md5:" + "0" * 32, r"is not a dataset version"),
+        ("Synthetic2026.V4IT@sha256:" + "f" * 64, r"matches no version of Synthetic2026.V4IT"),
+        ("Synthetic2026.V4", r"no dataset 'Synthetic2026.V4'.*Did you mean 'Synthetic2026.V4IT'"),
+    ],
+)
 def test_bad_references(registry, stimuli, experiment, reference, pattern):
     register_assembly(experiment.neural, experiment.neural_meta, registry=registry)
     with pytest.raises(UserInputError, match=pattern):
@@ -43,8 +46,10 @@ def test_bad_references(registry, stimuli, experiment, reference, pattern):
 
 def test_stimulus_set_pinned_by_version(registry, experiment, tmp_path):
     """An assembly's metadata may pin an older stimulus-set version; the pin is stored, not the name."""
-    from brainscore_registry import register_stimulus_set
     import yaml
+
+    from brainscore_registry import register_stimulus_set
+
     old = register_stimulus_set(experiment.stimuli_dir, experiment.table, experiment.stimuli_meta, registry=registry)
     meta = yaml.safe_load(experiment.stimuli_meta.read_text())
     meta["description"] += " (second release)"
@@ -76,9 +81,15 @@ CONCURRENT = textwrap.dedent("""
 def test_concurrent_registrations_lose_nothing(tmp_path, registry, stimuli, experiment):
     script = tmp_path / "register.py"
     script.write_text(CONCURRENT)
-    procs = [subprocess.Popen([sys.executable, str(script), str(k % 3), str(registry.root), str(experiment.neural),
-                               str(experiment.neural_meta)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for k in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(k % 3), str(registry.root), str(experiment.neural), str(experiment.neural_meta)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(4)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     versions = {out.strip() for out, _ in outputs}
@@ -99,7 +110,9 @@ def test_corrupt_catalogue_file_is_reported(registry, stimuli):
 
 def test_missing_store_is_reported(registry, stimuli):
     import shutil
+
     shutil.rmtree(stimuli.path)
     from brainscore_registry import load_stimulus_set
+
     with pytest.raises(JobError, match="store is not here.*\\n.*bsr pull"):
         load_stimulus_set("Synthetic2026.images", registry=registry)

@@ -1,4 +1,5 @@
 """The command line: help with examples, templates, register/list/show output and JSON, the demo."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,17 @@ import yaml
 from brainscore_registry.schemas import AssemblyMeta, StimulusSetMeta
 from brainscore_registry.templates import TEMPLATES
 
-COMMANDS = [[], ["register"], ["register", "stimuli"], ["register", "assembly"], ["list"], ["show"],
-            ["meta-template"], ["init"], ["demo"]]
+COMMANDS = [
+    [],
+    ["register"],
+    ["register", "stimuli"],
+    ["register", "assembly"],
+    ["list"],
+    ["show"],
+    ["meta-template"],
+    ["init"],
+    ["demo"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "bsr")
@@ -41,14 +51,32 @@ def test_meta_template_unknown_kind(cli):
 
 
 def test_register_prints_version_last_and_is_idempotent(cli, registry, experiment):
-    first = cli("--registry", registry.root, "register", "stimuli", experiment.stimuli_dir,
-                "--table", experiment.table, "--meta", experiment.stimuli_meta)
+    first = cli(
+        "--registry",
+        registry.root,
+        "register",
+        "stimuli",
+        experiment.stimuli_dir,
+        "--table",
+        experiment.table,
+        "--meta",
+        experiment.stimuli_meta,
+    )
     assert first.exit_code == 0, first.stderr
     version = first.stdout.strip().splitlines()[-1]
     assert version.startswith("Synthetic2026.images@sha256:") and len(version.split("sha256:")[1]) == 64
     assert "registered" in first.stderr
-    again = cli("--registry", registry.root, "register", "stimuli", experiment.stimuli_dir,
-                "--table", experiment.table, "--meta", experiment.stimuli_meta)
+    again = cli(
+        "--registry",
+        registry.root,
+        "register",
+        "stimuli",
+        experiment.stimuli_dir,
+        "--table",
+        experiment.table,
+        "--meta",
+        experiment.stimuli_meta,
+    )
     assert again.exit_code == 0
     assert again.stdout.strip().splitlines()[-1] == version
     assert "already registered" in again.stderr and "nothing written" in again.stderr
@@ -56,7 +84,9 @@ def test_register_prints_version_last_and_is_idempotent(cli, registry, experimen
 
 
 def test_register_assembly_json(cli, registry, stimuli, experiment):
-    result = cli("--registry", registry.root, "register", "assembly", experiment.neural, "--meta", experiment.neural_meta, "--json")
+    result = cli(
+        "--registry", registry.root, "register", "assembly", experiment.neural, "--meta", experiment.neural_meta, "--json"
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["created"] is True and data["dims"] == {"presentation": 48, "neuroid": 8, "time_bin": 1}

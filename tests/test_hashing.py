@@ -1,4 +1,5 @@
 """The logical hash: invariant to storage layout, sensitive to every value, label and attribute."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,12 +17,15 @@ def _dataset() -> xr.Dataset:
     values[3, 2, 1] = np.nan
     return xr.Dataset(
         {"responses": (("presentation", "neuroid", "time_bin"), values)},
-        coords={"stimulus_id": ("presentation", np.array([f"s{i // 3}" for i in range(60)])),
-                "repetition": ("presentation", np.arange(60) % 3),
-                "label": ("presentation", np.array(["ünïcode", "", "a b"] * 20)),
-                "neuroid_id": ("neuroid", [f"n{j}" for j in range(7)]),
-                "region": ("neuroid", ["IT"] * 7),
-                "time_bin_start": ("time_bin", [0, 50, 100]), "time_bin_end": ("time_bin", [50, 100, 150])},
+        coords={
+            "stimulus_id": ("presentation", np.array([f"s{i // 3}" for i in range(60)])),
+            "repetition": ("presentation", np.arange(60) % 3),
+            "label": ("presentation", np.array(["ünïcode", "", "a b"] * 20)),
+            "neuroid_id": ("neuroid", [f"n{j}" for j in range(7)]),
+            "region": ("neuroid", ["IT"] * 7),
+            "time_bin_start": ("time_bin", [0, 50, 100]),
+            "time_bin_end": ("time_bin", [50, 100, 150]),
+        },
         attrs={"bsr": {"kind": "neural", "nested": {"a": [1, 2]}}, "note": "x"},
     )
 
@@ -35,13 +39,16 @@ def test_hash_format():
     assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
 
 
-@pytest.mark.parametrize("layout", [
-    "bsr_default",
-    "v3_small_chunks",
-    "v3_sharded_other",
-    "v2_consolidated",
-    "v3_fixed_width_strings",
-])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "bsr_default",
+        "v3_small_chunks",
+        "v3_sharded_other",
+        "v2_consolidated",
+        "v3_fixed_width_strings",
+    ],
+)
 def test_hash_ignores_storage_layout(tmp_path, layout):
     ds = _dataset()
     expected = logical_hash(ds)
@@ -54,12 +61,19 @@ def test_hash_ignores_storage_layout(tmp_path, layout):
     elif layout == "v3_small_chunks":
         ds.to_zarr(path, zarr_format=3, consolidated=False, encoding={"responses": {"chunks": (7, 2, 1)}})
     elif layout == "v3_sharded_other":
-        ds.to_zarr(path, zarr_format=3, consolidated=False, encoding={
-            "responses": {"chunks": (5, 7, 3), "shards": (20, 7, 3), "compressors": [ZstdCodec(level=9, checksum=True)]}})
+        ds.to_zarr(
+            path,
+            zarr_format=3,
+            consolidated=False,
+            encoding={
+                "responses": {"chunks": (5, 7, 3), "shards": (20, 7, 3), "compressors": [ZstdCodec(level=9, checksum=True)]}
+            },
+        )
     elif layout == "v2_consolidated":
         ds.to_zarr(path, zarr_format=2, consolidated=True)
     else:
         from zarr.errors import UnstableSpecificationWarning
+
         with pytest.warns(UnstableSpecificationWarning):
             ds.to_zarr(path, zarr_format=3, consolidated=False)  # <U strings: fixed-width UTF-32
     back = open_store(path).load()
@@ -94,8 +108,9 @@ def test_hash_ignores_slab_size():
     assert logical_hash(ds, slab_bytes=64) == logical_hash(ds)
 
 
-@pytest.mark.parametrize("change", ["value", "negative_zero", "coord_label", "coord_number", "attr", "nested_attr",
-                                    "var_attr", "dtype", "dim_name"])
+@pytest.mark.parametrize(
+    "change", ["value", "negative_zero", "coord_label", "coord_number", "attr", "nested_attr", "var_attr", "dtype", "dim_name"]
+)
 def test_hash_changes_with_content(change):
     ds = _dataset()
     other = ds.copy(deep=True)

@@ -1,4 +1,5 @@
 """One-way layers: the library never imports the CLI or its display libraries."""
+
 from __future__ import annotations
 
 import ast

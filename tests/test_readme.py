@@ -1,4 +1,5 @@
 """The README's Quick start is what CI runs, literally."""
+
 from __future__ import annotations
 
 import re

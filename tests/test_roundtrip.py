@@ -1,4 +1,5 @@
 """Every kind written and read back identical: values, coordinates, attributes and dtypes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,9 @@ def assert_same_assembly(original: xr.DataArray, loaded: xr.DataArray) -> None:
 
 def _register(kind, experiment, registry, stimuli):
     source = {"neural": experiment.neural, "behavioral": experiment.behavioral, "similarity": experiment.similarity}[kind]
-    meta = {"neural": experiment.neural_meta, "behavioral": experiment.behavioral_meta,
-            "similarity": experiment.similarity_meta}[kind]
+    meta = {"neural": experiment.neural_meta, "behavioral": experiment.behavioral_meta, "similarity": experiment.similarity_meta}[
+        kind
+    ]
     return source, register_assembly(source, meta, registry=registry)
 
 
@@ -50,6 +52,7 @@ def test_assembly_round_trip(kind, experiment, registry, stimuli):
     assert loaded.attrs["bsr"]["metadata"]["license"] == "CC0-1.0"
     # the stored content still hashes to the version it was registered as
     from brainscore_registry import load_dataset
+
     assert logical_hash(load_dataset(str(result.version), registry=registry)) == result.version.digest
 
 
@@ -86,8 +89,9 @@ def test_netcdf3_and_zarr_sources(tmp_path, registry, stimuli, experiment):
     da.to_netcdf(netcdf3, engine="scipy")  # classic NetCDF3, as old brainio files
     zarr_v2 = tmp_path / "v2.zarr"
     da.to_dataset(name="spikes").to_zarr(zarr_v2, zarr_format=2)
-    versions = {register_assembly(src, experiment.neural_meta, registry=registry).version
-                for src in (experiment.neural, netcdf3, zarr_v2)}
+    versions = {
+        register_assembly(src, experiment.neural_meta, registry=registry).version for src in (experiment.neural, netcdf3, zarr_v2)
+    }
     assert len(versions) == 1
 
 
@@ -118,6 +122,7 @@ def test_stimulus_set_round_trip(tmp_path, registry, stimuli, experiment):
 def test_stimulus_table_types(tmp_path, registry, experiment):
     """Numeric columns become numbers only when every cell parses; a blank keeps a column text."""
     from brainscore_registry import register_stimulus_set
+
     table = pd.read_csv(experiment.table)
     table["size_deg"] = np.linspace(1, 2, len(table))
     table["block"] = np.arange(len(table)) % 2
