@@ -3,8 +3,9 @@
 A store becomes visible by one `rename` from a private staging directory on the same filesystem;
 its catalogue entry by one atomic file replace. To make the pair atomic, an intent file is written
 before the rename and removed after the catalogue write. Recovery (at the start of the next
-registration, under the lock) rolls back what a killed process left: staging directories of dead
-processes are deleted, and a store whose intent survives without a catalogue entry is removed.
+registration, or whenever a process opens the registry and can take the lock) rolls back what a
+killed process left: staging directories are deleted, and a store whose intent survives without a
+catalogue entry is removed.
 """
 
 from __future__ import annotations
@@ -25,23 +26,6 @@ _STAGE_PREFIX = "stage-"
 _INTENT_PREFIX = "intent-"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _owner(path: Path, prefix: str) -> int | None:
-    try:
-        return int(path.name.removeprefix(prefix).split("-")[0])
-    except ValueError:
-        return None
-
-
 def has_leftovers(work_dir: Path) -> bool:
     if not work_dir.is_dir():
         return False
@@ -49,29 +33,29 @@ def has_leftovers(work_dir: Path) -> bool:
 
 
 def recover(registry: Registry) -> list[str]:
-    """Undo the leftovers of killed registrations (call under `registry.lock()`); returns what was undone.
+    """Undo the leftovers of killed registrations; returns what was undone.
 
-    Like a database replaying its journal on open: a store whose registration never reached the
-    catalogue is removed, so a kill at any point leaves either the whole version or nothing."""
+    Call under `registry.lock()`. Staging directories, intents and catalogue temporaries only
+    exist while a registration holds that lock, so whatever is found while holding it was left by
+    a process that died. Like a database replaying its journal on open: a store whose registration
+    never reached the catalogue is removed, so a kill at any point leaves the whole version or nothing."""
     undone = []
     for intent in sorted(registry.work_dir.glob(f"{_INTENT_PREFIX}*.json")):
-        pid = _owner(intent, _INTENT_PREFIX)
-        if pid is not None and _pid_alive(pid) and pid != os.getpid():
-            continue
-        record = json.loads(intent.read_text() or "{}")
+        try:
+            record = json.loads(intent.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = {}  # killed while writing the intent: the rename had not happened yet
         store, name, digest = record.get("store"), record.get("name"), record.get("digest")
         if store and name and digest and registry.find(name, digest) is None:
             _remove_store(registry.root / store)
             undone.append(f"removed unregistered store {store}")
         intent.unlink(missing_ok=True)
-    for partial in sorted(registry.datasets_dir.glob(".*.tmp")):  # catalogue writes happen under the lock
+    for partial in sorted(registry.datasets_dir.glob(".*.tmp")):
         partial.unlink(missing_ok=True)
         undone.append(f"removed partial catalogue file {partial.name}")
     for stage in sorted(registry.work_dir.glob(f"{_STAGE_PREFIX}*")):
-        pid = _owner(stage, _STAGE_PREFIX)
-        if pid is None or not _pid_alive(pid) or pid == os.getpid():
-            shutil.rmtree(stage, ignore_errors=True)
-            undone.append(f"removed staging directory {stage.name}")
+        shutil.rmtree(stage, ignore_errors=True)
+        undone.append(f"removed staging directory {stage.name}")
     return undone
 
 

@@ -166,14 +166,7 @@ def register_stimulus_set(
     """
     registry = registry if isinstance(registry, Registry) else Registry(registry)
     meta = _meta(meta, StimulusSetMeta)
-    n = 0
-
-    def on_file() -> None:
-        nonlocal n
-        n += 1
-        if progress:
-            progress("read", n, 0)
-
+    on_file = (lambda done, total: progress("read", done, total)) if progress else None
     ds = build_stimulus_set(directory, table, meta, on_file=on_file)
     return _publish(registry, ds, "stimuli", meta.identifier, None, progress)
 

@@ -168,7 +168,7 @@ def _read_bytes(path: Path, where: str) -> bytes:
 
 
 def build_stimulus_set(
-    directory: str | Path, table_path: str | Path, meta: StimulusSetMeta, *, on_file: Callable[[], None] | None = None
+    directory: str | Path, table_path: str | Path, meta: StimulusSetMeta, *, on_file: Callable[[int, int], None] | None = None
 ) -> xr.Dataset:
     """The canonical Dataset of a stimulus set: validated table + every file's bytes."""
     directory, table_path = Path(directory), Path(table_path)
@@ -190,7 +190,7 @@ def build_stimulus_set(
         digests.append(hashlib.sha256(data).hexdigest())
         names.append(PurePosixPath(filename.replace("\\", "/")).as_posix())
         if on_file:
-            on_file()
+            on_file(row - 1, len(table))
     lengths = np.array([len(b) for b in blobs], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     coords = {

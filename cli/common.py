@@ -52,6 +52,10 @@ def print_json(data: object) -> None:
 STAGE_LABELS = {"read": "reading files", "hash": "hashing", "write": "writing zarr store", "verify": "re-reading + verifying"}
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n / 1e3:,.1f} kB"
+
+
 class RichProgress:
     """Renders the library's progress(stage, done, total) callbacks as rich progress bars on stderr."""
 
@@ -80,9 +84,9 @@ class RichProgress:
             self.tasks[stage] = self.progress.add_task(STAGE_LABELS.get(stage, stage), total=total or None, amount="")
         task = self.tasks[stage]
         if stage in ("hash", "verify"):
-            amount = f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB"
+            amount = f"{_size(done)}/{_size(total)}"
         elif stage == "read":
-            amount = f"{done} files"
+            amount = f"{done}/{total} files"
         else:
             amount = ""
         self.progress.update(task, completed=done, total=total or None, amount=amount)

@@ -3,7 +3,6 @@ version (store + catalogue entry) or nothing at all, and the next run completes 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -177,9 +176,12 @@ def load_dataset_from(store: Path):
     return read_store(store)
 
 
-def test_leftovers_of_a_live_process_are_left_alone(registry, stimuli):
-    """Recovery never touches the staging directory of a registration still running."""
-    stage = registry.work_dir / f"stage-{os.getppid()}-deadbeef"
-    stage.mkdir(parents=True)
-    Registry(registry.root)
-    assert stage.is_dir()
+def test_leftovers_of_a_live_registration_are_left_alone(registry, stimuli):
+    """Opening the registry never touches the staging area of a registration that holds the lock."""
+    stage = registry.work_dir / "stage-12345-deadbeef"
+    with registry.lock():
+        stage.mkdir(parents=True)
+        Registry(registry.root)  # cannot take the lock: leaves everything as it is
+        assert stage.is_dir()
+    Registry(registry.root)  # the lock is free and the stage is orphaned: rolled back
+    assert not stage.exists()
