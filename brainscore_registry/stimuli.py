@@ -89,10 +89,11 @@ def _check_columns(table: pd.DataFrame, path: Path) -> None:
 
 def _check_ids(table: pd.DataFrame, path: Path) -> None:
     ids = table["stimulus_id"].astype(str)
-    blank = ids[ids.str.strip() != ids]
-    if len(blank) or (ids == "").any():
+    bad = (ids.str.strip() != ids) | (ids == "")
+    if bad.any():
+        rows = [int(i) + 2 for i in bad[bad].index]  # +2: the header is line 1
         raise UserInputError(
-            f"stimulus ids must be non-empty without surrounding spaces, e.g. row {int((ids.str.strip() != ids).idxmax()) + 2}",
+            f"{len(rows)} stimulus ids are empty or have surrounding spaces, in table rows {preview(rows)}",
             file=path,
             field="stimulus_id",
             fix="trim the ids and fill empty ones",

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import yaml
 
 from brainscore_registry import load_assembly, load_stimulus_set, logical_hash, register_assembly
 from brainscore_registry.assemblies import read_assembly_source
 from brainscore_registry.hashing import file_sha256
+from brainscore_registry.schemas import AssemblyMeta
 
 STRING_KINDS = "OUT"
 
@@ -32,24 +34,25 @@ def assert_same_assembly(original: xr.DataArray, loaded: xr.DataArray) -> None:
         np.testing.assert_array_equal(got.values, coord.values.astype(got.dtype), err_msg=name)
 
 
-def _register(kind, experiment, registry, stimuli):
+def _register(kind, experiment, registry):
     source = {"neural": experiment.neural, "behavioral": experiment.behavioral, "similarity": experiment.similarity}[kind]
     meta = {"neural": experiment.neural_meta, "behavioral": experiment.behavioral_meta, "similarity": experiment.similarity_meta}[
         kind
     ]
-    return source, register_assembly(source, meta, registry=registry)
+    return source, meta, register_assembly(source, meta, registry=registry)
 
 
 @pytest.mark.parametrize("kind", ["neural", "behavioral", "similarity"])
 def test_assembly_round_trip(kind, experiment, registry, stimuli):
-    source, result = _register(kind, experiment, registry, stimuli)
+    source, meta, result = _register(kind, experiment, registry)
     original = read_assembly_source(source)
     loaded = load_assembly(str(result.version), registry=registry, verify=True)
     assert loaded.name == {"neural": "responses", "behavioral": "choice", "similarity": "similarity"}[kind]
     assert_same_assembly(original, loaded)
-    assert loaded.attrs["bsr"]["kind"] == kind
-    assert loaded.attrs["bsr"]["metadata"]["stimulus_set"] == str(stimuli.version)
-    assert loaded.attrs["bsr"]["metadata"]["license"] == "CC0-1.0"
+    assert loaded.attrs["bsr"]["kind"] == kind and loaded.attrs["bsr"]["format"] == "bsr-assembly-v1"
+    declared = AssemblyMeta.model_validate(yaml.safe_load(meta.read_text())).model_dump(mode="json", exclude_none=True)
+    assert loaded.attrs["bsr"]["metadata"] == declared | {"stimulus_set": str(stimuli.version)}
+    assert set(loaded.attrs) == {"bsr"}
     # the stored content still hashes to the version it was registered as
     from brainscore_registry import load_dataset
 
@@ -65,6 +68,7 @@ def test_neural_numeric_dtypes_and_nan_survive(registry, stimuli, experiment):
             values[1, 0, 0] = -0.0
         variant = da.copy(data=values)
         variant.attrs = {"lab": "synthetic", "channels": [1, 2, 3], "gain": 0.5}
+        variant["time_bin_start"].attrs = {"units": "ms"}
         result = register_assembly(variant, experiment.neural_meta, registry=registry)
         loaded = load_assembly(str(result.version), registry=registry)
         assert loaded.dtype == dtype
@@ -72,6 +76,7 @@ def test_neural_numeric_dtypes_and_nan_survive(registry, stimuli, experiment):
         if dtype == np.float64:
             assert np.signbit(loaded.values[1, 0, 0])
         assert loaded.attrs["lab"] == "synthetic" and loaded.attrs["channels"] == [1, 2, 3] and loaded.attrs["gain"] == 0.5
+        assert loaded["time_bin_start"].attrs == {"units": "ms"}
 
 
 def test_brainio_multiindex_in_memory_equals_netcdf(registry, stimuli, experiment):
