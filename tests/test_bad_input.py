@@ -387,7 +387,11 @@ CASES = {
     "YAML syntax": (_yaml_syntax, r"not valid YAML", "broken.yaml"),
     "YAML not a mapping": (_yaml_not_mapping, r"metadata must be a mapping", "list.yaml"),
     "duplicate stimulus_id": (_duplicate_stimulus_id, r"1 stimulus ids appear more than once: 'syn0000'", "bad_table.csv"),
-    "blank stimulus_id": (_blank_stimulus_id, r"2 stimulus ids are empty or have surrounding spaces, in table rows '5', '7'", "bad_table.csv"),
+    "blank stimulus_id": (
+        _blank_stimulus_id,
+        r"2 stimulus ids are empty or have surrounding spaces, in table rows '5', '7'",
+        "bad_table.csv",
+    ),
     "not an image": (_not_an_image, r"not an image \(unknown format\)", "notes.png"),
     "truncated PNG": (_truncated_image, r"image is unreadable or truncated", "cut.png"),
     "truncated JPEG": (_truncated_jpeg, r"image is unreadable or truncated", "cut.jpg"),
