@@ -21,6 +21,7 @@ from .identifiers import Reference, Version, check_identifier, parse_reference
 from .metadata import validation_error
 from .paths import REGISTRY_MARKER, find_registry_root
 from .schemas import CatalogEntry, StoredVersion
+from .storage import Storage
 
 STORE_DIRS = {"stimuli": "stimulus_sets", "neural": "assemblies", "behavioral": "assemblies", "similarity": "assemblies"}
 WORK_DIR = ".bsr-tmp"
@@ -60,7 +61,12 @@ class Registry:
         missing = [line for line in GITIGNORE.splitlines() if line and line not in existing.splitlines()]
         if missing:
             ignore.write_text(existing + ("\n" if existing and not existing.endswith("\n") else "") + "\n".join(missing) + "\n")
+        Storage(root).initialize()
         return cls(root)
+
+    @property
+    def storage(self) -> Storage:
+        return Storage(self.root)
 
     @property
     def datasets_dir(self) -> Path:

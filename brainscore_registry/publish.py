@@ -47,7 +47,7 @@ def recover(registry: Registry) -> list[str]:
             record = {}  # killed while writing the intent: the rename had not happened yet
         store, name, digest = record.get("store"), record.get("name"), record.get("digest")
         if store and name and digest and registry.find(name, digest) is None:
-            _remove_store(registry.root / store)
+            registry.storage.untrack(registry.root / store)
             undone.append(f"removed unregistered store {store}")
         intent.unlink(missing_ok=True)
     for partial in sorted(registry.datasets_dir.glob(".*.tmp")):
@@ -57,14 +57,6 @@ def recover(registry: Registry) -> list[str]:
         shutil.rmtree(stage, ignore_errors=True)
         undone.append(f"removed staging directory {stage.name}")
     return undone
-
-
-def _remove_store(store: Path) -> None:
-    shutil.rmtree(store, ignore_errors=True)
-    try:
-        store.parent.rmdir()  # the dataset's folder, when this was its only version
-    except OSError:
-        pass
 
 
 @contextmanager
@@ -91,7 +83,7 @@ def intent(registry: Registry, store: Path, name: str, digest: str) -> Iterator[
         yield
     except BaseException:
         if registry.find(name, digest) is None:
-            _remove_store(store)
+            registry.storage.untrack(store)
         path.unlink(missing_ok=True)
         raise
     path.unlink(missing_ok=True)

@@ -8,9 +8,8 @@ Nothing is visible until both the rename and the catalogue write have happened (
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from .identifiers import Version
 from .loading import stimulus_ids
 from .metadata import load_metadata, parse_metadata
 from .publish import intent, move_into_place, recover, staging
-from .schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
+from .schemas import AssemblyMeta, CatalogEntry, DvcLocation, StimulusSetMeta, StoredVersion
 from .stimuli import build_stimulus_set
 from .zarr_io import io_settings, normalize_strings, open_store, store_size, uncompressed_bytes, write_store
 
@@ -125,22 +124,24 @@ def _publish(
                 progress("write", 1, 1)
             _verify_store(staged, digest, progress)
             files, stored_bytes = store_size(staged)
-            stored = StoredVersion(
-                version=str(version),
-                created=datetime.now(timezone.utc).replace(microsecond=0),
-                path=final.relative_to(registry.root).as_posix(),
-                dims=_dims(ds),
-                dtype=str(next(iter(ds.data_vars.values())).dtype),
-                nbytes=uncompressed_bytes(ds),
-                stored_bytes=stored_bytes,
-                files=files,
-                stimulus_set=stimulus_set,
-                metadata=ds.attrs["bsr"]["metadata"],
-            )
-            if final.exists():  # a store left by a crash between rename and catalogue, never recorded
-                shutil.rmtree(final)
+            if final.exists():  # left by a crash between rename and catalogue, never recorded
+                registry.storage.untrack(final)
             with intent(registry, final, name, digest):
                 move_into_place(staged, final)
+                pin = registry.storage.track(final)
+                stored = StoredVersion(
+                    version=str(version),
+                    created=datetime.now(timezone.utc).replace(microsecond=0),
+                    path=final.relative_to(registry.root).as_posix(),
+                    dims=_dims(ds),
+                    dtype=str(next(iter(ds.data_vars.values())).dtype),
+                    nbytes=uncompressed_bytes(ds),
+                    stored_bytes=stored_bytes,
+                    files=files,
+                    stimulus_set=stimulus_set,
+                    dvc=DvcLocation(**asdict(pin)),
+                    metadata=ds.attrs["bsr"]["metadata"],
+                )
                 entry = (
                     CatalogEntry(identifier=name, kind=kind, versions=[stored])
                     if existing is None

@@ -153,6 +153,16 @@ def time_bin_values(bins: list[list[float]]) -> list[list[int | float]]:
     return [[float(a), float(b)] for a, b in bins]
 
 
+class DvcLocation(Strict):
+    """Where a version's bytes live for DVC: its `.dvc` file, and the md5 of its directory manifest
+    (the object every remote stores it under, `files/md5/<2>/<30>.dir`)."""
+
+    file: str
+    md5: str
+    nfiles: int
+    size: int
+
+
 class StoredVersion(Strict):
     """One registered version of a dataset, as the catalogue records it."""
 
@@ -165,6 +175,7 @@ class StoredVersion(Strict):
     stored_bytes: int = Field(description="bytes on disk")
     files: int
     stimulus_set: str | None = Field(default=None, description="pinned stimulus set of an assembly")
+    dvc: DvcLocation | None = Field(default=None, description="DVC tracking of the store")
     metadata: dict
 
 

@@ -14,6 +14,7 @@ import pytest
 import brainscore_registry.registration as registration
 from brainscore_registry import IntegrityError, Registry, load_dataset, logical_hash, register_assembly
 from brainscore_registry.catalog import Registry as RegistryClass
+from brainscore_registry.storage import Storage
 
 
 def _stores(root: Path) -> list[Path]:
@@ -24,6 +25,12 @@ def assert_consistent(registry: Registry) -> None:
     """Every catalogued version has its complete store; every store is catalogued; no scratch left."""
     catalogued = {registry.root / v.path: v for e in registry.entries() for v in e.versions}
     assert set(_stores(registry.root)) == set(catalogued)
+    dvc_files = set((registry.root / "assemblies").glob("*/*.zarr.dvc")) | set(
+        (registry.root / "stimulus_sets").glob("*/*.zarr.dvc")
+    )
+    assert dvc_files == {registry.root / v.dvc.file for v in catalogued.values()}
+    for ignore in (registry.root / "assemblies").glob("*/.gitignore"):
+        assert {line.strip("/") for line in ignore.read_text().split()} <= {p.name for p in catalogued}
     for path, version in catalogued.items():
         assert logical_hash(load_dataset(version.version, registry=registry)) == version.version.split("@")[1]
     leftovers = [p.name for p in registry.work_dir.glob("*") if p.name != "registry.lock"] if registry.work_dir.exists() else []
@@ -58,6 +65,8 @@ FAULTS = {
     "crash after rename": lambda mp: mp.setattr(
         registration, "move_into_place", _after(registration.move_into_place, RuntimeError("crash"))
     ),
+    "dvc add fails": lambda mp: mp.setattr(Storage, "track", _fail(OSError(28, "No space left on device"))),
+    "crash after dvc add": lambda mp: mp.setattr(Storage, "track", _after(Storage.track, RuntimeError("crash"))),
     "catalogue write fails": lambda mp: mp.setattr(RegistryClass, "write_entry", _fail(OSError(28, "No space left on device"))),
 }
 
@@ -101,6 +110,7 @@ KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     import brainscore_registry.registration as R
     from brainscore_registry.catalog import Registry
+    from brainscore_registry.storage import Storage
 
     phase, root, source, meta = sys.argv[1:5]
 
@@ -134,6 +144,8 @@ KILL_SCRIPT = textwrap.dedent("""
         after(R, "_verify_store")
     elif phase == "after rename":
         after(R, "move_into_place")
+    elif phase == "after dvc add":
+        after(Storage, "track")
     elif phase == "during catalogue write":
         Registry.write_entry = partial_catalogue
     elif phase == "after catalogue write":

@@ -1,0 +1,285 @@
+"""DVC behind the registry: every version's store is a DVC-tracked directory, pushed to and pulled
+from a remote, and verified by its logical hash after every pull.
+
+- The DVC cache is shared by every registry on the machine (`$BSR_HOME/cache/dvc`), with stores
+  hardlinked (read-only) into the workspace, so a version is stored once.
+- The embedded default remote is a directory, `$BSR_HOME/remote`, created on first use. Its path is
+  machine-specific, so it lives in `.dvc/config.local` (git-ignored); S3 remotes added with
+  `add_remote` live in the committed `.dvc/config`, without credentials, which come only from the
+  environment or AWS config files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import JobError, UserInputError, did_you_mean
+from .paths import bsr_home
+
+LOCAL_REMOTE = "bsr-local"
+_CREDENTIAL_HINTS = ("Unable to locate credentials", "NoCredentialsError", "InvalidAccessKeyId", "SignatureDoesNotMatch")
+_UNREACHABLE_HINTS = (
+    "Could not connect",
+    "Connection refused",
+    "ConnectionError",
+    "EndpointConnectionError",
+    "Cannot connect to host",
+    "failed to upload",
+    "failed to download",
+    "ServerDisconnected",
+)
+
+
+@dataclass(frozen=True)
+class DvcPin:
+    """Where a version's bytes live in DVC: its `.dvc` file and the md5 of its directory manifest."""
+
+    file: str
+    md5: str
+    nfiles: int
+    size: int
+
+
+def local_remote_dir() -> Path:
+    return bsr_home() / "remote"
+
+
+def shared_cache_dir() -> Path:
+    return bsr_home() / "cache" / "dvc"
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """DVC prints git hints and progress of its own; the CLI shows ours."""
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _explain(exc: Exception, action: str, remote: str | None) -> Exception:
+    """A DVC/S3 failure as an error a person can act on."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        text += f" | {type(cause).__name__}: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    where = f"remote '{remote}'" if remote else "the default remote"
+    if any(h in text for h in _CREDENTIAL_HINTS):
+        return UserInputError(
+            f"no valid credentials for {where} ({action} refused; no anonymous access is attempted)",
+            field="credentials",
+            fix="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE with ~/.aws/credentials) and rerun",
+        )
+    if any(h in text for h in _UNREACHABLE_HINTS):
+        return JobError(
+            f"{action} failed: {where} is unreachable or stopped answering ({str(exc).strip()[:300]})",
+            fix=f"check the remote's URL/endpoint and the network, then rerun `bsr {action}`: "
+            "what was already transferred is kept and only the rest is sent",
+        )
+    return JobError(f"{action} failed: {text[:500]}", fix=f"rerun `bsr {action}`; if it fails again, check `bsr status`")
+
+
+def _git_available() -> bool:
+    return shutil.which("git") is not None
+
+
+class Storage:
+    """The DVC side of one registry checkout."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def initialize(self) -> None:
+        """`git init` (when missing) and `dvc init` with analytics and update checks off."""
+        from dvc.repo import Repo
+
+        scm = _git_available() and (self.root / ".git").exists()
+        if _git_available() and not scm:
+            subprocess.run(["git", "init", "-q", str(self.root)], check=True)
+            scm = True
+        if not (self.root / ".dvc").is_dir():
+            with _quiet():
+                Repo.init(str(self.root), no_scm=not scm).close()
+        with self.repo() as repo, repo.config.edit("repo") as config:
+            config["core"]["analytics"] = False
+            config["core"]["check_update"] = False
+        if not (self.root / "dvc.yaml").exists():
+            (self.root / "dvc.yaml").write_text("# Stages that build datasets from raw files.\nstages: {}\n")
+
+    def configure_machine(self) -> None:
+        """Point this checkout at the shared cache and the embedded local remote (in config.local)."""
+        cache, remote = shared_cache_dir(), local_remote_dir()
+        cache.mkdir(parents=True, exist_ok=True)
+        remote.mkdir(parents=True, exist_ok=True)
+        from dvc.config import Config
+
+        with _quiet():
+            config = Config(str(self.root / ".dvc"))
+            current = config.load_one("local")
+            wanted_remote = {"url": str(remote)}
+            if (
+                current.get("cache", {}).get("dir") == str(cache)
+                and current.get("remote", {}).get(LOCAL_REMOTE) == wanted_remote
+                and ("remote" in config.load_one("repo").get("core", {}) or current.get("core", {}).get("remote"))
+            ):
+                return
+            with config.edit("local") as local:
+                local["cache"]["dir"] = str(cache)
+                local["cache"]["type"] = "reflink,hardlink,copy"
+                local["remote"][LOCAL_REMOTE] = wanted_remote
+                if "remote" not in config.load_one("repo").get("core", {}):
+                    local["core"]["remote"] = LOCAL_REMOTE
+
+    @contextlib.contextmanager
+    def repo(self) -> Iterator[object]:
+        from dvc.repo import Repo
+
+        with _quiet(), Repo(str(self.root)) as repo:
+            yield repo
+
+    # -- tracking -------------------------------------------------------------------------------
+    def track(self, store: Path) -> DvcPin:
+        """`dvc add` a published store: writes `<store>.dvc` beside it and fills the shared cache."""
+        self.configure_machine()
+        with self.repo() as repo:
+            stage = repo.add([str(store)])[0]
+        out = stage.outs[0]
+        return DvcPin(
+            file=Path(stage.path).relative_to(self.root).as_posix(),
+            md5=out.hash_info.value,
+            nfiles=int(out.meta.nfiles),
+            size=int(out.meta.size),
+        )
+
+    def untrack(self, store: Path) -> None:
+        """Remove a store, its `.dvc` file and its `.gitignore` line (rollback of `track`)."""
+        shutil.rmtree(store, ignore_errors=True)
+        Path(f"{store}.dvc").unlink(missing_ok=True)
+        ignore = store.parent / ".gitignore"
+        if ignore.exists():
+            lines = [line for line in ignore.read_text().splitlines() if line.strip() != f"/{store.name}"]
+            if any(line.strip() for line in lines):
+                ignore.write_text("\n".join(lines) + "\n")
+            else:
+                ignore.unlink()
+        try:
+            store.parent.rmdir()
+        except OSError:
+            pass
+
+    # -- remotes --------------------------------------------------------------------------------
+    def remotes(self) -> dict[str, dict]:
+        self.configure_machine()
+        with self.repo() as repo:
+            config = repo.config
+            default = config["core"].get("remote")
+            return {name: {**settings, "default": name == default} for name, settings in config.get("remote", {}).items()}
+
+    def default_remote(self) -> str:
+        return next(name for name, settings in self.remotes().items() if settings["default"])
+
+    def check_remote(self, name: str | None) -> str:
+        remotes = self.remotes()
+        if name is None:
+            return self.default_remote()
+        if name not in remotes:
+            raise UserInputError(
+                f"no remote named {name!r}.{did_you_mean(name, remotes)} Remotes: {', '.join(remotes)}",
+                field="remote",
+                fix="use one of the configured remotes, or add one with `bsr remote add NAME s3://bucket/prefix`",
+            )
+        return name
+
+    def add_remote(self, name: str, url: str, endpoint_url: str | None = None, default: bool = False) -> None:
+        """Add an S3 (or directory) remote to the committed config; never any credential."""
+        if name == LOCAL_REMOTE:
+            raise UserInputError(f"{name!r} is the embedded local remote", field="name", fix="choose another name")
+        if not (url.startswith("s3://") or url.startswith("/")):
+            raise UserInputError(
+                f"remote URL {url!r} is neither s3://bucket/prefix nor an absolute directory",
+                field="url",
+                fix="give an S3 URL such as s3://my-bucket/brainscore-registry",
+            )
+        with self.repo() as repo, repo.config.edit("repo") as config:
+            config["remote"][name] = {"url": url, **({"endpointurl": endpoint_url} if endpoint_url else {})}
+            if default:
+                config["core"]["remote"] = name
+        if default:
+            from dvc.config import Config
+
+            with Config(str(self.root / ".dvc")).edit("local") as local:
+                local["core"].pop("remote", None)
+
+    # -- transfers ------------------------------------------------------------------------------
+    def push(self, dvc_files: list[str], remote: str | None) -> int:
+        self.configure_machine()
+        try:
+            with self.repo() as repo:
+                return int(repo.push(targets=dvc_files, remote=remote))
+        except Exception as exc:  # DVC/S3 failures of any type: explained, never swallowed
+            raise _explain(exc, "push", remote) from None
+
+    def pull(self, dvc_files: list[str], remote: str | None) -> None:
+        self.configure_machine()
+        try:
+            with self.repo() as repo:
+                repo.pull(targets=dvc_files, remote=remote)
+        except Exception as exc:
+            raise _explain(exc, "pull", remote) from None
+
+    def objects(self, md5: str, remote: str | None) -> list[str]:
+        """Every object id of a tracked directory: its manifest and its files."""
+        with self.repo() as repo:
+            path = repo.cache.local.oid_to_path(md5)
+            if not os.path.exists(path):
+                odb = repo.cloud.get_remote_odb(remote)
+                try:
+                    manifest = json.loads(odb.fs.cat_file(odb.oid_to_path(md5)))
+                except FileNotFoundError:
+                    return [md5]
+            else:
+                with open(path) as fh:
+                    manifest = json.load(fh)
+        return [md5, *(entry["md5"] for entry in manifest)]
+
+    def in_remote(self, md5: str, remote: str | None) -> bool:
+        """True when the manifest and every file of a version are in the remote."""
+        self.configure_machine()
+        try:
+            oids = self.objects(md5, remote)
+            with self.repo() as repo:
+                odb = repo.cloud.get_remote_odb(remote)
+                return len(set(odb.oids_exist(oids))) == len(set(oids))
+        except (UserInputError, JobError):
+            raise
+        except Exception as exc:
+            raise _explain(exc, "status", remote) from None
+
+    def purge_cache(self, md5: str) -> None:
+        """Drop a version's objects from the local cache (after its pulled copy failed verification)."""
+        with self.repo() as repo:
+            manifest_path = repo.cache.local.oid_to_path(md5)
+            oids = [md5]
+            if os.path.exists(manifest_path):
+                with open(manifest_path) as fh:
+                    oids += [entry["md5"] for entry in json.load(fh)]
+            for oid in oids:
+                path = repo.cache.local.oid_to_path(oid)
+                if os.path.exists(path):
+                    os.unlink(path)
