@@ -8,7 +8,6 @@ Nothing is visible until both the rename and the catalogue write have happened (
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,18 +16,15 @@ import xarray as xr
 
 from .assemblies import build_assembly, check_stimuli_known, pick_variable, read_assembly_source
 from .catalog import Registry
-from .errors import IntegrityError, JobError, UserInputError
-from .hashing import logical_hash
+from .errors import JobError, UserInputError
 from .identifiers import Version
 from .loading import stimulus_ids
 from .metadata import load_metadata, parse_metadata
 from .publish import intent, move_into_place, recover, staging
 from .schemas import AssemblyMeta, CatalogEntry, DvcLocation, StimulusSetMeta, StoredVersion
 from .stimuli import build_stimulus_set
-from .zarr_io import io_settings, normalize_strings, open_store, store_size, uncompressed_bytes, write_store
-
-Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stages 'read', 'hash', 'write', 'verify'; units are files or bytes."""
+from .verification import Progress, hash_dataset, verify_store
+from .zarr_io import store_size, uncompressed_bytes, write_store
 
 
 @dataclass(frozen=True)
@@ -48,42 +44,6 @@ def _meta(meta: object, model: type) -> object:
     return parse_metadata(meta, model)
 
 
-def _hash(ds: xr.Dataset, stage: str, progress: Progress | None) -> str:
-    total = uncompressed_bytes(ds)
-    done = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(stage, min(done, total), total)
-
-    if progress:
-        progress(stage, 0, total)
-    digest = logical_hash(ds, on_bytes=advance)
-    if progress:
-        progress(stage, total, total)
-    return digest
-
-
-def _verify_store(path: Path, expected: str, progress: Progress | None) -> None:
-    try:
-        with open_store(path) as reread, io_settings():
-            actual = _hash(normalize_strings(reread), "verify", progress)
-    except (OSError, RuntimeError, ValueError) as exc:  # zstd / crc32c checksum failures surface as these
-        raise IntegrityError(
-            f"the written store cannot be read back: {exc}",
-            file=path,
-            fix="check the disk (free space, hardware errors) and register again",
-        ) from None
-    if actual != expected:
-        raise IntegrityError(
-            f"the written store hashes to {actual}, not {expected}",
-            file=path,
-            fix="check the disk (free space, hardware errors) and register again",
-        )
-
-
 _DIM_ORDER = ("presentation", "neuroid", "time_bin", "stimulus_a", "stimulus_b", "subject", "stimulus", "byte")
 
 
@@ -96,7 +56,7 @@ def _dims(ds: xr.Dataset) -> dict[str, int]:
 def _publish(
     registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: str | None, progress: Progress | None
 ) -> Registration:
-    digest = _hash(ds, "hash", progress)
+    digest = hash_dataset(ds, "hash", progress)
     version = Version(name, digest.split(":", 1)[1])
     with registry.lock():
         recover(registry)
@@ -122,7 +82,7 @@ def _publish(
             write_store(ds, staged)
             if progress:
                 progress("write", 1, 1)
-            _verify_store(staged, digest, progress)
+            verify_store(staged, digest, progress)
             files, stored_bytes = store_size(staged)
             if final.exists():  # left by a crash between rename and catalogue, never recorded
                 registry.storage.untrack(final)

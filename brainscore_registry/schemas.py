@@ -178,6 +178,11 @@ class StoredVersion(Strict):
     dvc: DvcLocation | None = Field(default=None, description="DVC tracking of the store")
     metadata: dict
 
+    @property
+    def digest(self) -> str:
+        """`sha256:<64 hex>`, the logical hash this version's store must have."""
+        return self.version.split("@", 1)[1]
+
 
 class CatalogEntry(Strict):
     """`registry/datasets/<Name>.yaml`: one dataset and all its versions, oldest first."""

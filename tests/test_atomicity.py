@@ -101,7 +101,7 @@ def test_corrupted_write_is_detected(monkeypatch, registry, stimuli, experiment,
 
     before = snapshot(registry.root)
     monkeypatch.setattr(registration, "write_store", write_then_flip)
-    with pytest.raises(IntegrityError, match="cannot be read back|hashes to"):
+    with pytest.raises(IntegrityError, match="cannot be read: RuntimeError: Zstd decompression error|hashes to"):
         register_assembly(experiment.neural, experiment.neural_meta, registry=registry)
     assert snapshot(registry.root) == before
 
