@@ -141,7 +141,7 @@ KILL_SCRIPT = textwrap.dedent("""
     elif phase == "after write":
         after(R, "write_store")
     elif phase == "after verify":
-        after(R, "_verify_store")
+        after(R, "verify_store")
     elif phase == "after rename":
         after(R, "move_into_place")
     elif phase == "after dvc add":
