@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from .clones import checkout, is_git_location
 from .errors import JobError, UserInputError, did_you_mean
 from .identifiers import Reference, Version, check_identifier, parse_reference
 from .metadata import validation_error
@@ -37,8 +38,23 @@ class Registry:
     """A registry checkout: the catalogue under `registry/` and the stores beside it."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = find_registry_root(root)
+        location = str(root) if root is not None else os.environ.get("BSR_REGISTRY")
+        self.origin = location if location and is_git_location(location) else None
+        self.root = checkout(self.origin) if self.origin else find_registry_root(root)
         self._recover_if_needed()
+
+    @property
+    def read_only(self) -> bool:
+        """A clone of a registry reached by git location: pull and read, never register into it."""
+        return self.origin is not None
+
+    def require_writable(self, action: str) -> None:
+        if self.read_only:
+            raise UserInputError(
+                f"cannot {action}: {self.origin} is used as a read-only registry (a clone in {self.root})",
+                field="registry",
+                fix=f"clone it (`git clone {self.origin}`), {action} in that checkout, then push",
+            )
 
     def _recover_if_needed(self) -> None:
         """Roll back what a killed registration left, unless a live process holds the lock."""

@@ -126,6 +126,7 @@ def register_stimulus_set(
         register_stimulus_set("images/", "images/stimuli.csv", "stimuli.yaml")
     """
     registry = registry if isinstance(registry, Registry) else Registry(registry)
+    registry.require_writable("register")
     meta = _meta(meta, StimulusSetMeta)
     on_file = (lambda done, total: progress("read", done, total)) if progress else None
     ds = build_stimulus_set(directory, table, meta, on_file=on_file)
@@ -147,6 +148,7 @@ def register_assembly(
         register_assembly("v4.nc", "v4.yaml")
     """
     registry = registry if isinstance(registry, Registry) else Registry(registry)
+    registry.require_writable("register")
     meta_file = meta if isinstance(meta, (str, Path)) else "<metadata>"
     meta = _meta(meta, AssemblyMeta)
     meta_source = "<assembly>"

@@ -231,7 +231,7 @@ class Storage:
         self.configure_machine()
         try:
             with self.repo() as repo:
-                return int(repo.push(targets=dvc_files, remote=remote))
+                return int(repo.push(targets=[str(self.root / f) for f in dvc_files], remote=remote))
         except Exception as exc:  # DVC/S3 failures of any type: explained, never swallowed
             raise _explain(exc, "push", remote) from None
 
@@ -239,7 +239,7 @@ class Storage:
         self.configure_machine()
         try:
             with self.repo() as repo:
-                repo.pull(targets=dvc_files, remote=remote)
+                repo.pull(targets=[str(self.root / f) for f in dvc_files], remote=remote)
         except Exception as exc:
             raise _explain(exc, "pull", remote) from None
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 import brainscore_registry
 
-from . import common, demo, init, inspect, meta, register
+from . import common, demo, init, inspect, meta, register, remote, transfer
 
 app = typer.Typer(
     name="bsr",
@@ -28,11 +26,11 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    registry: Path = typer.Option(
+    registry: str = typer.Option(
         None,
         "--registry",
         envvar="BSR_REGISTRY",
-        help="Registry checkout to use (default: the nearest parent with registry/datasets).",
+        help="Registry: a checkout, a git URL or a bare clone (default: the nearest parent with registry/datasets).",
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
@@ -45,6 +43,10 @@ app.command("list")(inspect.list_datasets)
 app.command("show")(inspect.show)
 app.command("meta-template")(meta.meta_template)
 app.command("init")(init.init)
+app.command("push")(transfer.push)
+app.command("pull")(transfer.pull)
+app.command("status")(transfer.status)
+app.add_typer(remote.app, name="remote")
 app.command("demo")(demo.demo)
 
 

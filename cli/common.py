@@ -28,7 +28,7 @@ err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 class State:
     """Global options, set by the app callback."""
 
-    registry: Path | None = None
+    registry: str | Path | None = None
 
 
 def registry() -> Registry:
@@ -49,7 +49,14 @@ def print_json(data: object) -> None:
     out.print_json(json.dumps(data, default=str), indent=2)
 
 
-STAGE_LABELS = {"read": "reading files", "hash": "hashing", "write": "writing zarr store", "verify": "re-reading + verifying"}
+STAGE_LABELS = {
+    "read": "reading files",
+    "hash": "hashing",
+    "write": "writing zarr store",
+    "verify": "re-reading + verifying",
+    "push": "pushing",
+    "pull": "pulling",
+}
 
 
 def _size(n: int) -> str:
@@ -83,7 +90,7 @@ class RichProgress:
         if stage not in self.tasks:
             self.tasks[stage] = self.progress.add_task(STAGE_LABELS.get(stage, stage), total=total or None, amount="")
         task = self.tasks[stage]
-        if stage in ("hash", "verify"):
+        if stage in ("hash", "verify", "push", "pull"):
             amount = f"{_size(done)}/{_size(total)}"
         elif stage == "read":
             amount = f"{done}/{total} files"

@@ -1,0 +1,147 @@
+"""Moving versions between a registry checkout and its DVC remote: push, pull (verified), status.
+
+A target is a dataset name (its latest version) or `Name@sha256:<hex>`; an assembly brings its
+pinned stimulus set along, since one is useless without the other.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .catalog import Registry
+from .errors import IntegrityError, JobError, UserInputError
+from .paths import bsr_home
+from .schemas import StoredVersion
+from .verification import Progress, store_digest
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    version: str
+    path: str
+    size: int
+    local: bool
+    remote: bool
+
+    @property
+    def state(self) -> str:
+        return {
+            (True, True): "synced",
+            (True, False): "local only: push it",
+            (False, True): "in remote: pull it",
+            (False, False): "missing everywhere",
+        }[(self.local, self.remote)]
+
+
+def resolve_targets(registry: Registry, targets: list[str] | None, *, all_if_empty: bool) -> list[StoredVersion]:
+    """The versions `targets` name (plus each assembly's stimulus set), or every version."""
+    if not targets:
+        if not all_if_empty:
+            raise UserInputError(
+                "no target given", field="TARGET", fix="name datasets (`Name` or `Name@sha256:<hex>`); `bsr list` shows them"
+            )
+        return [v for e in registry.entries() for v in e.versions]
+    chosen: dict[str, StoredVersion] = {}
+    for target in targets:
+        _, stored = registry.resolve(target, field="TARGET")
+        if stored.stimulus_set:
+            chosen.setdefault(stored.stimulus_set, registry.resolve(stored.stimulus_set, field="stimulus_set")[1])
+        chosen[stored.version] = stored
+    return list(chosen.values())
+
+
+def _dvc_file(stored: StoredVersion) -> str:
+    if stored.dvc is None:
+        raise JobError(f"{stored.version} is not DVC-tracked", fix="register it again in a registry made by `bsr init`")
+    return stored.dvc.file
+
+
+def _is_local(registry: Registry, stored: StoredVersion) -> bool:
+    return (registry.root / stored.path / "zarr.json").is_file()
+
+
+def push(
+    registry: Registry, targets: list[str] | None = None, remote: str | None = None, progress: Progress | None = None
+) -> list[StoredVersion]:
+    """Send local versions to the remote (all of them by default); returns the versions pushed."""
+    remote = registry.storage.check_remote(remote)
+    versions = resolve_targets(registry, targets, all_if_empty=True)
+    absent = [v.version for v in versions if not _is_local(registry, v)]
+    if targets and absent:
+        raise UserInputError(
+            f"not here to push: {', '.join(absent)}",
+            field="TARGET",
+            fix="pull those versions first, or push only what `bsr status` shows as local",
+        )
+    versions = [v for v in versions if _is_local(registry, v)]
+    total, done = sum(v.dvc.size if v.dvc else 0 for v in versions), 0
+    for stored in versions:
+        registry.storage.push([_dvc_file(stored)], remote)
+        done += stored.dvc.size
+        if progress:
+            progress("push", done, total)
+    return versions
+
+
+def _quarantine(registry: Registry, stored: StoredVersion) -> Path:
+    """Move a copy that failed verification aside (never used again) and drop it from the cache."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    target = bsr_home() / "quarantine" / f"{stored.version.replace(':', '-')}-{stamp}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(registry.root / stored.path), str(target))
+    registry.storage.purge_cache(stored.dvc.md5)
+    return target
+
+
+def verify_pulled(registry: Registry, stored: StoredVersion, progress: Progress | None = None) -> None:
+    """Recompute the logical hash of a pulled store; refuse and move aside a copy that differs."""
+    path = registry.root / stored.path
+    try:
+        actual = store_digest(path, progress)
+    except IntegrityError as exc:
+        actual = f"unreadable ({exc.message})"
+    if actual != stored.digest:
+        aside = _quarantine(registry, stored)
+        raise IntegrityError(
+            f"pulled data for {stored.version.split('@')[0]} does not match its pin: expected {stored.digest}, "
+            f"got {actual}. The bad copy was moved aside to {aside} and will not be used",
+            file=stored.path,
+            fix="the remote holds a damaged object: re-push the version from a good copy, then pull again",
+        )
+
+
+def pull(
+    registry: Registry, targets: list[str], remote: str | None = None, progress: Progress | None = None
+) -> list[StoredVersion]:
+    """Fetch versions from the remote and verify each by its logical hash."""
+    remote = registry.storage.check_remote(remote)
+    versions = resolve_targets(registry, targets, all_if_empty=False)
+    total, done = sum(v.dvc.size if v.dvc else 0 for v in versions), 0
+    for stored in versions:
+        registry.storage.pull([_dvc_file(stored)], remote)
+        if not _is_local(registry, stored):
+            raise JobError(f"{stored.version} is not in the remote", fix="push it from a checkout that has it")
+        verify_pulled(registry, stored, progress)
+        done += stored.dvc.size
+        if progress:
+            progress("pull", done, total)
+    return versions
+
+
+def status(registry: Registry, targets: list[str] | None = None, remote: str | None = None) -> list[VersionStatus]:
+    """For each version: here (complete store in the workspace) and/or complete in the remote."""
+    remote = registry.storage.check_remote(remote)
+    versions = resolve_targets(registry, targets, all_if_empty=True)
+    return [
+        VersionStatus(
+            stored.version,
+            stored.path,
+            stored.stored_bytes,
+            _is_local(registry, stored),
+            bool(stored.dvc) and registry.storage.in_remote(stored.dvc.md5, remote),
+        )
+        for stored in versions
+    ]

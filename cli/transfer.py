@@ -1,0 +1,76 @@
+"""`bsr push`, `bsr pull`, `bsr status`: data between this registry and its DVC remote."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from brainscore_registry import transfers
+
+from .common import RichProgress, err, out, print_json, registry, user_errors
+
+REMOTE = typer.Option(None, "--remote", "-r", help="Remote name (default: the registry's default remote).")
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def push(
+    targets: list[str] = typer.Argument(None, help="Name or Name@sha256:<hex>; default: every local version."),
+    remote: str = REMOTE,
+    as_json: bool = JSON,
+) -> None:
+    """Send versions to the remote (everything not there yet, by default).
+
+    Example: bsr push Cowley2023.V4 --remote s3
+    """
+    with user_errors(), RichProgress(not as_json) as progress:
+        pushed = transfers.push(registry(), targets or None, remote, progress)
+    if as_json:
+        print_json({"pushed": [v.version for v in pushed]})
+        return
+    err.print(f"[green]✓[/] {len(pushed)} version(s) in the remote")
+
+
+def pull(
+    targets: list[str] = typer.Argument(..., help="Name (latest version) or Name@sha256:<hex>."),
+    remote: str = REMOTE,
+    as_json: bool = JSON,
+) -> None:
+    """Fetch versions from the remote; each is verified by its logical hash before use.
+
+    An assembly brings its pinned stimulus set along. A copy that fails verification is moved aside
+    and the command fails. Works with --registry pointing at a git URL or a bare clone.
+
+    Example: bsr --registry https://github.com/lab/registry.git pull Cowley2023.V4
+    """
+    with user_errors(), RichProgress(not as_json) as progress:
+        reg = registry()
+        pulled = transfers.pull(reg, targets, remote, progress)
+    if as_json:
+        print_json({"pulled": [{"version": v.version, "path": str(reg.root / v.path)} for v in pulled]})
+        return
+    for v in pulled:
+        err.print(f"[green]✓[/] {v.version} verified at {reg.root / v.path}")
+    out.print("\n".join(v.version for v in pulled))
+
+
+def status(
+    targets: list[str] = typer.Argument(None, help="Name or Name@sha256:<hex>; default: every version."),
+    remote: str = REMOTE,
+    as_json: bool = JSON,
+) -> None:
+    """What is here, what is in the remote, and what is missing.
+
+    Example: bsr status --json
+    """
+    with user_errors():
+        rows = transfers.status(registry(), targets or None, remote)
+    if as_json:
+        print_json([{"version": r.version, "local": r.local, "remote": r.remote, "state": r.state, "path": r.path} for r in rows])
+        return
+    table = Table(title="Data status")
+    for column in ("version", "here", "in remote", "state"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        name, digest = r.version.split("@sha256:")
+        table.add_row(f"{name}@{digest[:12]}", "yes" if r.local else "no", "yes" if r.remote else "no", r.state)
+    out.print(table)
