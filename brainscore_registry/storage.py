@@ -155,10 +155,12 @@ class Storage:
 
     # -- tracking -------------------------------------------------------------------------------
     def track(self, store: Path) -> DvcPin:
-        """`dvc add` a published store: writes `<store>.dvc` beside it and fills the shared cache."""
+        """`dvc add` a published store: writes `<store>.dvc` beside it and fills the shared cache;
+        the workspace copy is then relinked to the cache (read-only hardlinks), so it is stored once."""
         self.configure_machine()
         with self.repo() as repo:
             stage = repo.add([str(store)])[0]
+            repo.checkout(targets=[stage.path], relink=True)
         out = stage.outs[0]
         return DvcPin(
             file=Path(stage.path).relative_to(self.root).as_posix(),

@@ -18,6 +18,21 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("BSR_HOME", str(tmp_path / "bsr_home"))
     monkeypatch.delenv("BSR_REGISTRY", raising=False)
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    # S3 credentials for the moto server; never the machine's own, never an instance-metadata lookup
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "bsr-test-key-id-9f3c")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "bsr-test-secret-2b7e41d0")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "GIT_AUTHOR_NAME": "bsr tests",
+        "GIT_AUTHOR_EMAIL": "tests@bsr.invalid",
+        "GIT_COMMITTER_NAME": "bsr tests",
+        "GIT_COMMITTER_EMAIL": "tests@bsr.invalid",
+    }.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
