@@ -17,6 +17,7 @@ import hashlib
 import math
 import struct
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import rfc8785
@@ -90,8 +91,18 @@ def _slabs(variable: xr.Variable, slab_bytes: int) -> Iterator[np.ndarray]:
         return
     row_bytes = max(1, math.prod(variable.shape[1:])) * max(variable.dtype.itemsize, 8)
     step = max(1, slab_bytes // row_bytes)
-    for start in range(0, variable.shape[0], step):
-        yield np.asarray(variable[start : start + step].values)
+    starts = range(0, variable.shape[0], step)
+    if len(starts) == 1:
+        yield np.asarray(variable.values)
+        return
+    # read (and decompress) the next slab while this one is hashed: both release the GIL
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(lambda s: np.asarray(variable[s : s + step].values), starts[0])
+        for following in [*starts[1:], None]:
+            slab = pending.result()
+            if following is not None:
+                pending = reader.submit(lambda s: np.asarray(variable[s : s + step].values), following)
+            yield slab
 
 
 def variable_digest(variable: xr.Variable, slab_bytes: int = SLAB_BYTES, on_bytes: Callable[[int], None] | None = None) -> str:

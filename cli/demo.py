@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 
-from brainscore_registry import Registry, load_assembly, load_stimulus_set, register_assembly, register_stimulus_set
+from brainscore_registry import Registry, load_assembly, load_stimulus_set, register_assembly, register_stimulus_set, transfers
 from brainscore_registry.paths import bsr_home
+from brainscore_registry.storage import local_remote_dir
 from brainscore_registry.synthetic import write_synthetic_experiment
 
 from . import common
@@ -21,7 +22,8 @@ def demo(
     workdir: Path = typer.Option(None, "--workdir", help="Where to build the demo registry (default: $BSR_HOME/demo; replaced)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
 ) -> None:
-    """Generate a SYNTHETIC experiment, register it, register it again (nothing new), read it back, list it.
+    """Generate a SYNTHETIC experiment, register it, register it again (nothing new), push it to the
+    embedded remote, delete the local copy, pull it back verified, read it, list it.
 
     Example: bsr demo
     """
@@ -31,10 +33,10 @@ def demo(
         if workdir.exists():
             shutil.rmtree(workdir)
         err.rule("[bold]bsr demo[/]: a synthetic experiment (generated data, not a real recording)")
-        err.print(f"1/4 writing raw files (PNG images, CSV table, NetCDF recordings, metadata) to {workdir / 'raw'}")
+        err.print(f"1/5 writing raw files (PNG images, CSV table, NetCDF recordings, metadata) to {workdir / 'raw'}")
         raw = write_synthetic_experiment(workdir / "raw")
         reg = Registry.init(workdir / "registry")
-        err.print(f"2/4 registering into {reg.root}")
+        err.print(f"2/5 registering into {reg.root}")
         versions = {}
         with RichProgress(not as_json) as progress:
             versions["stimuli"] = register_stimulus_set(
@@ -49,11 +51,19 @@ def demo(
             with RichProgress(not as_json) as progress:
                 versions[kind] = register_assembly(source, meta, registry=reg, progress=progress)
             err.print(f"   [green]✓[/] {kind:<10} {versions[kind].version}")
-        err.print("3/4 registering the same files again: identical content must create nothing")
+        err.print("3/5 registering the same files again: identical content must create nothing")
         again = register_assembly(raw.neural, raw.neural_meta, registry=reg)
         verdict = "[green]✓[/] no new version" if not again.created else "[red]✗ a new version was created[/]"
         err.print(f"   {verdict}: {again.version.short}")
-        err.print("4/4 reading back by version and verifying the content hash")
+        err.print(f"4/5 pushing to the embedded remote {local_remote_dir()}, deleting the local copy, pulling it back")
+        with RichProgress(not as_json) as progress:
+            transfers.push(reg, None, None, progress)
+        shutil.rmtree(versions["neural"].path)  # and its objects in the shared cache: the pull must use the remote
+        reg.storage.purge_cache(versions["neural"].stored.dvc.md5)
+        with RichProgress(not as_json) as progress:
+            pulled = transfers.pull(reg, [versions["neural"].version.name], None, progress)
+        err.print(f"   [green]✓[/] pulled and verified {', '.join(v.version.split('@')[0] for v in pulled)}")
+        err.print("5/5 reading back by version and verifying the content hash")
         neural = load_assembly(str(versions["neural"].version), registry=reg, verify=True)
         stimuli = load_stimulus_set(str(versions["stimuli"].version), registry=reg, verify=True)
         image = stimuli.open_image(stimuli.stimulus_ids[0])
@@ -67,6 +77,7 @@ def demo(
                 "registry": str(reg.root),
                 "seconds": round(elapsed, 2),
                 "idempotent": not again.created,
+                "pulled": [v.version for v in pulled],
                 "datasets": [summary(reg, e) for e in reg.entries()],
             }
         )

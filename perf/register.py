@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import yaml
 
 from brainscore_registry import Registry, logical_hash, register_assembly, register_stimulus_set
 from brainscore_registry.synthetic import write_synthetic_experiment
@@ -47,6 +48,15 @@ def make_assembly(gb: float, data: str, stimulus_ids: list[str]) -> xr.DataArray
     )
 
 
+def neural_meta(raw, work: Path) -> Path:
+    """The synthetic experiment's neural metadata, for one IT population in 64 bins of 10 ms."""
+    meta = yaml.safe_load(raw.neural_meta.read_text())
+    meta.update(identifier="Perf.IT", regions=["IT"], time_bins=[[s, s + 10] for s in range(0, 640, 10)])
+    path = work / "perf.yaml"
+    path.write_text(yaml.safe_dump(meta))
+    return path
+
+
 def timed(fn, repeat: int = 1) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -70,12 +80,7 @@ def main() -> int:
         ids = [f"syn{i:04d}" for i in range(64)]
         da = make_assembly(args.gb, args.data, ids)
         mb = da.nbytes / 1e6
-        meta = raw.neural_meta.read_text().replace("regions:\n- V4\n- IT", "regions:\n- IT")
-        meta = meta.replace(
-            "time_bins:\n- - 70\n  - 170", "time_bins:\n" + "".join(f"- - {s}\n  - {s + 10}\n" for s in range(0, 640, 10))
-        )
-        meta_path = work / "perf.yaml"
-        meta_path.write_text(meta)
+        meta_path = neural_meta(raw, work)
         print(f"assembly: {da.shape} float32, {mb:,.0f} MB ({args.data}); working in {work}")
 
         def save(durable: bool) -> None:
