@@ -22,6 +22,12 @@ COMMANDS = [
     ["meta-template"],
     ["init"],
     ["demo"],
+    ["push"],
+    ["pull"],
+    ["status"],
+    ["remote"],
+    ["remote", "add"],
+    ["remote", "list"],
 ]
 
 
