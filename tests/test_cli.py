@@ -59,7 +59,7 @@ def test_meta_template_unknown_kind(cli):
 
 
 def test_register_prints_version_last_and_is_idempotent(cli, registry, experiment):
-    first = cli(
+    args = (
         "--registry",
         registry.root,
         "register",
@@ -70,21 +70,12 @@ def test_register_prints_version_last_and_is_idempotent(cli, registry, experimen
         "--meta",
         experiment.stimuli_meta,
     )
+    first = cli(*args)
     assert first.exit_code == 0, first.stderr
     version = first.stdout.strip().splitlines()[-1]
     assert version.startswith("Synthetic2026.images@sha256:") and len(version.split("sha256:")[1]) == 64
     assert "registered" in first.stderr
-    again = cli(
-        "--registry",
-        registry.root,
-        "register",
-        "stimuli",
-        experiment.stimuli_dir,
-        "--table",
-        experiment.table,
-        "--meta",
-        experiment.stimuli_meta,
-    )
+    again = cli(*args)
     assert again.exit_code == 0
     assert again.stdout.strip().splitlines()[-1] == version
     assert "already registered" in again.stderr and "nothing written" in again.stderr
