@@ -129,19 +129,18 @@ class Storage:
         remote.mkdir(parents=True, exist_ok=True)
         from dvc.config import Config
 
+        # hardlink first: `dvc add` then links a new store into the cache instead of copying it
+        wanted_cache = {"dir": str(cache), "type": "hardlink,copy"}
+        wanted_remote = {"url": str(remote)}
         with _quiet():
             config = Config(str(self.root / ".dvc"))
             current = config.load_one("local")
-            wanted_remote = {"url": str(remote)}
-            if (
-                current.get("cache", {}).get("dir") == str(cache)
-                and current.get("remote", {}).get(LOCAL_REMOTE) == wanted_remote
-                and ("remote" in config.load_one("repo").get("core", {}) or current.get("core", {}).get("remote"))
-            ):
+            has_default = "remote" in config.load_one("repo").get("core", {}) or current.get("core", {}).get("remote")
+            configured = current.get("cache") == wanted_cache and current.get("remote", {}).get(LOCAL_REMOTE) == wanted_remote
+            if configured and has_default:
                 return
             with config.edit("local") as local:
-                local["cache"]["dir"] = str(cache)
-                local["cache"]["type"] = "reflink,hardlink,copy"
+                local["cache"].update(wanted_cache)
                 local["remote"][LOCAL_REMOTE] = wanted_remote
                 if "remote" not in config.load_one("repo").get("core", {}):
                     local["core"]["remote"] = LOCAL_REMOTE
