@@ -57,13 +57,7 @@ class MotoServer:
 def s3_client(endpoint: str):
     import boto3
 
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
-        region_name="us-east-1",
-    )
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")  # credentials: from the environment
 
 
 class StoppingProxy:

@@ -187,9 +187,12 @@ def test_flipped_byte_in_the_remote_is_refused(remote, populated, cli, request):
 def test_missing_credentials_are_a_clear_error(s3, populated, cli, monkeypatch):
     registry, _, _ = populated
     registry.storage.add_remote("s3", f"s3://{BUCKET}/registry", endpoint_url=s3, default=True)
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    credentials = {name: os.environ[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    for name in credentials:
+        monkeypatch.delenv(name)
     result = cli("--registry", registry.root, "push")
+    for name, value in credentials.items():  # the test itself lists the bucket with them
+        monkeypatch.setenv(name, value)
     message = " ".join(result.stderr.split())
     assert result.exit_code == 2, result.stderr
     assert "no valid credentials for remote 's3'" in message and "no anonymous access" in message
@@ -198,8 +201,6 @@ def test_missing_credentials_are_a_clear_error(s3, populated, cli, monkeypatch):
 
 
 def s3_client_objects(endpoint: str) -> list[str]:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bsr-test-key-id-9f3c")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bsr-test-secret-2b7e41d0")
     return [o["Key"] for o in s3_client(endpoint).list_objects_v2(Bucket=BUCKET).get("Contents", [])]
 
 
