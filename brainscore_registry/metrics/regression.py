@@ -1,0 +1,148 @@
+"""Cross-validated regression metrics (`pls`, `ridge`, `linear`, `neuron_to_neuron`): fit a linear
+map from model features to each recorded neuroid on 90% of the stimuli, correlate predictions with
+the held-out responses.
+
+The reference protocol (brainscore-vision 2.4.2), followed exactly:
+- splits: `StratifiedShuffleSplit(10, train_size=0.9, random_state=1)` over the repetition-averaged
+  target in its own row order, stratified by `object_name`; `ShuffleSplit` without one;
+- fit on train rows sorted by stimulus_id; predict test rows; rows sorted by stimulus_id and
+  neuroids by neuroid_id; `scipy.stats.pearsonr` per neuroid;
+- median over neuroids (NaN skipped) per split, mean over splits, error = std (ddof=0) / sqrt(10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.linalg
+import scipy.stats
+import xarray as xr
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+from ..errors import UserInputError
+from .data import align_stimuli
+from .score import Score, aggregate_splits
+
+
+class NeuronToNeuron:
+    """Each target neuroid is predicted by the one source unit with the highest train-set Pearson r."""
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> "NeuronToNeuron":
+        r = np.stack([_columnwise_pearson(X, Y[:, [j]]) for j in range(Y.shape[1])])
+        self.mapping_ = np.nanargmax(r, axis=1)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return X[:, self.mapping_]
+
+
+def _columnwise_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """r of every column of x with y, as the reference computes it (its own formula, not scipy's)."""
+    xm, ym = x - x.mean(axis=0, keepdims=True), y - y.mean(axis=0, keepdims=True)
+    normalized_x = xm / scipy.linalg.norm(xm, axis=0, keepdims=True)
+    normalized_y = ym / scipy.linalg.norm(ym, axis=0, keepdims=True)
+    return (normalized_x * normalized_y).sum(axis=0)
+
+
+class MinNormLinearRegression(LinearRegression):
+    """Ordinary least squares, min-norm when features outnumber stimuli. Quirk followed: the reference
+    ran scikit-learn 1.5, whose `scipy.linalg.lstsq` cut singular values at machine epsilon of the data's
+    dtype; scikit-learn >= 1.7 cuts at `tol=1e-6`, which changes underdetermined solutions a lot."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.tol = float(np.finfo(np.asarray(X).dtype if np.asarray(X).dtype.kind == "f" else np.float64).eps)
+        return super().fit(X, y, sample_weight)
+
+
+REGRESSIONS: dict[str, Callable[[], object]] = {
+    "pls": lambda: PLSRegression(n_components=25, scale=False),  # NIPALS, always float64 inside sklearn
+    "ridge": lambda: Ridge(alpha=1),
+    "linear": MinNormLinearRegression,
+    "neuron_to_neuron": NeuronToNeuron,
+}
+
+
+def cv_splits(n: int, labels: np.ndarray | None, *, n_splits: int, train_size: float, random_state: int):
+    """The reference's splits: stratified by `labels` when given."""
+    if labels is None:
+        return list(
+            ShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=None, random_state=random_state).split(np.zeros(n))
+        )
+    return list(
+        StratifiedShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=None, random_state=random_state).split(
+            np.zeros(n), labels
+        )
+    )
+
+
+def pearson_per_column(target: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """`scipy.stats.pearsonr` per neuroid; a constant column gives NaN, as in the reference."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.stats.ConstantInputWarning)
+            return np.array([scipy.stats.pearsonr(target[:, j], prediction[:, j])[0] for j in range(target.shape[1])])
+
+
+class CrossRegressedCorrelation:
+    """`metric(source, target) -> Score` with source `presentation × neuroid` model features and
+    target the repetition-averaged recordings (`presentation × neuroid`), both keyed by stimulus_id."""
+
+    def __init__(
+        self,
+        regression: str,
+        *,
+        stratification_coord: str | None = "object_name",
+        n_splits: int = 10,
+        train_size: float = 0.9,
+        random_state: int = 1,
+    ) -> None:
+        self.regression = regression
+        self.stratification_coord = stratification_coord
+        self.n_splits = n_splits
+        self.train_size = train_size
+        self.random_state = random_state
+
+    def params(self) -> dict:
+        return {
+            "regression": self.regression,
+            "stratification_coord": self.stratification_coord,
+            "n_splits": self.n_splits,
+            "train_size": self.train_size,
+            "random_state": self.random_state,
+        }
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        align_stimuli(source, target)
+        target_ids = np.asarray(target["stimulus_id"].values, dtype=str)
+        n = len(target_ids)
+        if n * (1 - self.train_size) < 2:
+            raise UserInputError(
+                f"{n} stimuli are too few for {self.n_splits} splits of {self.train_size:.0%} train",
+                field="stimulus_id",
+                fix="score on a benchmark with more stimuli",
+            )
+        has_labels = self.stratification_coord is not None and self.stratification_coord in target.coords
+        labels = np.asarray(target[self.stratification_coord].values) if has_labels else None
+        source_rows = {sid: i for i, sid in enumerate(np.asarray(source["stimulus_id"].values, dtype=str))}
+        neuroid_order = np.argsort(np.asarray(target["neuroid_id"].values, dtype=str), kind="stable")
+        X_all = np.asarray(source.transpose("presentation", "neuroid").values)
+        Y_all = np.asarray(target.transpose("presentation", "neuroid").values)[:, neuroid_order]
+        raw = []
+        for train, test in cv_splits(
+            n, labels, n_splits=self.n_splits, train_size=self.train_size, random_state=self.random_state
+        ):
+            train_rows, test_rows = (
+                train[np.argsort(target_ids[train], kind="stable")],
+                test[np.argsort(target_ids[test], kind="stable")],
+            )
+            model = REGRESSIONS[self.regression]()
+            model.fit(X_all[[source_rows[s] for s in target_ids[train_rows]]], Y_all[train_rows])
+            prediction = model.predict(X_all[[source_rows[s] for s in target_ids[test_rows]]])
+            raw.append(pearson_per_column(Y_all[test_rows], np.asarray(prediction)))
+        units = tuple(np.asarray(target["neuroid_id"].values, dtype=str)[neuroid_order])
+        return aggregate_splits(np.array(raw, dtype=np.float64), units, **self.params())

@@ -1,0 +1,104 @@
+"""Produce the parity fixtures with the real brainscore-vision 2.4.2 (not run in CI).
+
+Set-up, in a separate virtual environment (the reference pins its own numpy/xarray):
+
+    python3.11 -m venv refenv && echo "torch==2.13.0" > constraints.txt
+    BS_INSTALL_DEPENDENCIES=no refenv/bin/pip install -c constraints.txt brainscore-vision==2.4.2
+    refenv/bin/python tests/parity/make_fixtures.py
+
+Writes `tests/parity/fixtures/<case>.npz`: the generated inputs (repetition-level target, model
+features, labels) and the reference outputs (per metric: score, error, the split × neuroid raw
+values; for internal_consistency: ceiling, error and the per-split values). Deterministic.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+CASES = {
+    # name: (stimuli, repetitions, neuroids, features, objects, dtype)
+    "f64_200x5x60x512": (200, 5, 60, 512, 8, np.float64),
+    "f32_240x4x61x300": (240, 4, 61, 300, 12, np.float32),
+}
+METRICS = {"pls": "pls", "ridge": "ridge", "linear": "linear_predictivity", "neuron_to_neuron": "neuron_to_neuron"}
+
+
+def generate(n_stim, n_rep, n_neur, n_feat, n_obj, dtype, seed):
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((n_stim, n_feat))
+    weights = rng.standard_normal((n_feat, n_neur)) / np.sqrt(n_feat)
+    signal = features @ weights
+    responses = signal[:, None, :] + rng.standard_normal((n_stim, n_rep, n_neur)) * rng.uniform(0.5, 2.0, n_neur)
+    source = features + 0.5 * rng.standard_normal(features.shape)
+    order = rng.permutation(n_stim)  # stimulus ids not in row order, as in real data
+    ids = np.array([f"img{i:04d}" for i in order])
+    objects = np.array([f"obj{i % n_obj:02d}" for i in range(n_stim)])
+    return {
+        "target": responses.astype(dtype),
+        "source": source.astype(dtype),
+        "stimulus_id": ids,
+        "object_name": objects,
+        "neuroid_id": np.array([f"n{j:03d}" for j in range(n_neur)]),
+    }
+
+
+def reference_outputs(data: dict) -> dict:
+    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+    from brainscore_vision import load_ceiling, load_metric
+    from brainscore_vision.benchmark_helpers.neural_common import average_repetition
+
+    n_stim, n_rep, n_neur = data["target"].shape
+    target = NeuroidAssembly(
+        data["target"].reshape(n_stim * n_rep, n_neur),
+        coords={
+            "stimulus_id": ("presentation", np.repeat(data["stimulus_id"], n_rep)),
+            "object_name": ("presentation", np.repeat(data["object_name"], n_rep)),
+            "repetition": ("presentation", np.tile(np.arange(n_rep), n_stim)),
+            "neuroid_id": ("neuroid", data["neuroid_id"]),
+            "region": ("neuroid", ["IT"] * n_neur),
+        },
+        dims=["presentation", "neuroid"],
+    )
+    source = NeuroidAssembly(
+        data["source"],
+        coords={
+            "stimulus_id": ("presentation", data["stimulus_id"]),
+            "object_name": ("presentation", data["object_name"]),
+            "neuroid_id": ("neuroid", [f"f{k:04d}" for k in range(data["source"].shape[1])]),
+        },
+        dims=["presentation", "neuroid"],
+    )
+    averaged = average_repetition(target)
+    out = {}
+    for ours, theirs in METRICS.items():
+        score = load_metric(theirs)(source, averaged)
+        raw = score.raw.transpose("split", "neuroid").sortby("neuroid_id")
+        out[f"{ours}__score"] = float(score.values)
+        out[f"{ours}__error"] = float(score.error.values if hasattr(score.error, "values") else score.error)
+        out[f"{ours}__raw"] = np.asarray(raw.values, dtype=np.float64)
+        out[f"{ours}__raw_neuroid_id"] = np.asarray(raw["neuroid_id"].values).astype(str)
+    ceiling = load_ceiling("internal_consistency")(target)
+    out["internal_consistency__ceiling"] = float(ceiling.values)
+    out["internal_consistency__error"] = float(ceiling.error.values if hasattr(ceiling.error, "values") else ceiling.error)
+    raw = ceiling.raw
+    out["internal_consistency__raw"] = np.asarray(raw.values, dtype=np.float64)
+    out["internal_consistency__raw_dims"] = np.array(raw.dims)
+    return out
+
+
+def main() -> int:
+    target_dir = Path(__file__).parent / "fixtures"
+    target_dir.mkdir(exist_ok=True)
+    for seed, (name, spec) in enumerate(CASES.items()):
+        data = generate(*spec, seed=seed)
+        outputs = reference_outputs(data)
+        np.savez_compressed(target_dir / f"{name}.npz", **data, **outputs)
+        print(name, {k: v for k, v in outputs.items() if k.endswith(("__score", "__ceiling", "__error"))})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
