@@ -61,6 +61,16 @@ def test_regression_metrics_match_the_reference(fixture, metric):
     assert abs(score.error - ref[f"{metric}__error"]) <= TOLERANCE
 
 
+@pytest.mark.parametrize("metric", ["rdm", "rdm_cv", "cka", "cka_biased", "cka_cv"])
+def test_representational_metrics_match_the_reference(fixture, metric):
+    source, target, ref = fixture
+    score = load_metric(metric)(source, average_repetitions(target))
+    np.testing.assert_allclose(score.raw.ravel(), ref[f"{metric}__raw"], rtol=0, atol=TOLERANCE)
+    assert abs(score.value - ref[f"{metric}__score"]) <= TOLERANCE
+    if metric.endswith("_cv"):
+        assert abs(score.error - ref[f"{metric}__error"]) <= TOLERANCE
+
+
 def test_internal_consistency_matches_the_reference(fixture):
     _, target, ref = fixture
     ceiling = load_ceiling("internal_consistency")(target)

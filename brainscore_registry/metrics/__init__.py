@@ -1,6 +1,6 @@
 """Metrics and ceilings, loadable by name: `load_metric("pls")`, `load_ceiling("internal_consistency")`.
 
-This package covers the regression family and the internal-consistency ceiling so far; each is
+This package covers the regression family, RDM and CKA, and the internal-consistency ceiling so far; each is
 checked against fixtures produced by brainscore-vision 2.4.2 (tests/parity)."""
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from ..errors import UserInputError, did_you_mean
 from .ceilings import internal_consistency
 from .data import average_repetitions
 from .regression import REGRESSIONS, CrossRegressedCorrelation
+from .representational import SIMILARITIES, CrossValidatedSimilarity, RepresentationalSimilarity
 from .score import Score
 
 METRICS: dict[str, Callable[..., Callable]] = {
-    name: (lambda name=name: lambda **params: CrossRegressedCorrelation(name, **params))() for name in REGRESSIONS
+    **{name: (lambda name=name: lambda **params: CrossRegressedCorrelation(name, **params))() for name in REGRESSIONS},
+    **{name: (lambda name=name: lambda: RepresentationalSimilarity(name))() for name in SIMILARITIES},
+    **{f"{name}_cv": (lambda name=name: lambda **params: CrossValidatedSimilarity(name, **params))() for name in ("rdm", "cka")},
 }
 CEILINGS: dict[str, Callable] = {"internal_consistency": internal_consistency}
 

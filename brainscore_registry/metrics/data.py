@@ -52,3 +52,14 @@ def align_stimuli(source: xr.DataArray, target: xr.DataArray) -> None:
             field="responses",
             fix="check the model's activations for overflow or missing stimuli",
         )
+
+
+def stratification_labels(target: xr.DataArray, coord: str | None) -> np.ndarray | None:
+    """The labels splits are stratified by, taken from the target in its row order; None (plain
+    shuffled splits) when the benchmark names none or the data have no such coordinate."""
+    return np.asarray(target[coord].values) if coord is not None and coord in target.coords else None
+
+
+def stimulus_matrix(assembly: xr.DataArray) -> np.ndarray:
+    """`presentation × unit` values with rows sorted by stimulus_id."""
+    return np.asarray(sort_by_stimulus(assembly).transpose("presentation", ...).values)

@@ -23,7 +23,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from ..errors import UserInputError
-from .data import align_stimuli
+from .data import align_stimuli, stratification_labels
 from .score import Score, aggregate_splits
 
 
@@ -65,17 +65,20 @@ REGRESSIONS: dict[str, Callable[[], object]] = {
 }
 
 
-def cv_splits(n: int, labels: np.ndarray | None, *, n_splits: int, train_size: float, random_state: int):
+def cv_splits(
+    n: int,
+    labels: np.ndarray | None,
+    *,
+    n_splits: int,
+    random_state: int,
+    train_size: float | None = None,
+    test_size: float | None = None,
+):
     """The reference's splits: stratified by `labels` when given."""
+    kwargs = dict(n_splits=n_splits, train_size=train_size, test_size=test_size, random_state=random_state)
     if labels is None:
-        return list(
-            ShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=None, random_state=random_state).split(np.zeros(n))
-        )
-    return list(
-        StratifiedShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=None, random_state=random_state).split(
-            np.zeros(n), labels
-        )
-    )
+        return list(ShuffleSplit(**kwargs).split(np.zeros(n)))
+    return list(StratifiedShuffleSplit(**kwargs).split(np.zeros(n), labels))
 
 
 def pearson_per_column(target: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -126,8 +129,7 @@ class CrossRegressedCorrelation:
                 field="stimulus_id",
                 fix="score on a benchmark with more stimuli",
             )
-        has_labels = self.stratification_coord is not None and self.stratification_coord in target.coords
-        labels = np.asarray(target[self.stratification_coord].values) if has_labels else None
+        labels = stratification_labels(target, self.stratification_coord)
         source_rows = {sid: i for i, sid in enumerate(np.asarray(source["stimulus_id"].values, dtype=str))}
         neuroid_order = np.argsort(np.asarray(target["neuroid_id"].values, dtype=str), kind="stable")
         X_all = np.asarray(source.transpose("presentation", "neuroid").values)

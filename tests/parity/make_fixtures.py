@@ -23,6 +23,7 @@ CASES = {
     "f64_200x5x60x512": (200, 5, 60, 512, 8, np.float64),
     "f32_240x4x61x300": (240, 4, 61, 300, 12, np.float32),
 }
+REPRESENTATIONAL = ["rdm", "rdm_cv", "cka", "cka_biased", "cka_cv"]
 METRICS = {"pls": "pls", "ridge": "ridge", "linear": "linear_predictivity", "neuron_to_neuron": "neuron_to_neuron"}
 
 
@@ -80,6 +81,13 @@ def reference_outputs(data: dict) -> dict:
         out[f"{ours}__error"] = float(score.error.values if hasattr(score.error, "values") else score.error)
         out[f"{ours}__raw"] = np.asarray(raw.values, dtype=np.float64)
         out[f"{ours}__raw_neuroid_id"] = np.asarray(raw["neuroid_id"].values).astype(str)
+    for name in REPRESENTATIONAL:
+        score = load_metric(name)(source, averaged)
+        out[f"{name}__score"] = float(score.values)
+        error = score.attrs.get("error")
+        out[f"{name}__error"] = float(error.values if hasattr(error, "values") else (np.nan if error is None else error))
+        raw = score.attrs.get("raw")
+        out[f"{name}__raw"] = np.atleast_1d(np.asarray(raw.values if raw is not None else score.values, dtype=np.float64))
     ceiling = load_ceiling("internal_consistency")(target)
     out["internal_consistency__ceiling"] = float(ceiling.values)
     out["internal_consistency__error"] = float(ceiling.error.values if hasattr(ceiling.error, "values") else ceiling.error)

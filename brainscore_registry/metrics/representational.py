@@ -1,0 +1,137 @@
+"""Representational comparisons of model and data over the same stimuli: RDM (Kriegeskorte 2008)
+and linear CKA (Kornblith 2019), plain or over 10 test-only splits.
+
+Reference protocol (brainscore-vision 2.4.2): rows sorted by stimulus_id on both sides.
+- RDM = 1 − Pearson r between stimulus rows; similarity = Spearman ρ of the upper triangles (k=1).
+- CKA (default, unbiased): K = XXᵀ, L = YYᵀ, features **not** centred, zeroed diagonals,
+  HSIC_u = [tr(KL) + 1ᵀK1·1ᵀL1/((n−1)(n−2)) − 2(K1)ᵀ(L1)/(n−2)] / (n(n−3));
+  CKA = HSIC_u(K,L) / (√(HSIC_u(K,K)·HSIC_u(L,L)) + 1e-12), and 0 when that product is ≤ 0.
+  `cka_biased` is the classic HKH-centred linear CKA.
+- `*_cv`: `StratifiedShuffleSplit(10, test_size=0.9, random_state=1)` by object_name over the
+  target's rows; the metric runs on the 90% test part; mean over splits, error = std (ddof=0)/√10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.stats
+import xarray as xr
+
+from ..errors import UserInputError
+from .data import align_stimuli, stimulus_matrix, stratification_labels
+from .regression import cv_splits
+from .score import Score
+
+
+def rdm(values: np.ndarray) -> np.ndarray:
+    """1 − Pearson correlation between the rows (stimuli) of `stimulus × unit` values."""
+    return 1 - np.corrcoef(values)
+
+
+def rdm_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    upper = np.triu_indices(a.shape[0], k=1)
+    return float(scipy.stats.spearmanr(rdm(a)[upper], rdm(b)[upper])[0])
+
+
+def _unbiased_hsic(K: np.ndarray, L: np.ndarray) -> float:
+    n = K.shape[0]
+    K, L = K.copy(), L.copy()
+    np.fill_diagonal(K, 0.0)
+    np.fill_diagonal(L, 0.0)
+    k1, l1 = K.sum(axis=1), L.sum(axis=1)
+    trace_kl = float((K * L).sum())
+    return (trace_kl + float(k1.sum() * l1.sum()) / ((n - 1.0) * (n - 2.0)) - 2.0 * float((k1 * l1).sum()) / (n - 2.0)) / (
+        n * (n - 3.0)
+    )
+
+
+def cka_unbiased(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> float:
+    if a.shape[0] < 4:
+        raise UserInputError(
+            f"unbiased CKA needs at least 4 stimuli, got {a.shape[0]}",
+            field="stimulus_id",
+            fix="compare over more stimuli, or use cka_biased",
+        )
+    K, L = a @ a.T, b @ b.T
+    xy, xx, yy = _unbiased_hsic(K, L), _unbiased_hsic(K, K), _unbiased_hsic(L, L)
+    product = xx * yy
+    return 0.0 if product <= 0 else float(xy / (np.sqrt(product) + eps))
+
+
+def _centred(K: np.ndarray) -> np.ndarray:
+    n = K.shape[0]
+    H = np.eye(n) - np.ones((n, n)) / n
+    return H @ K @ H
+
+
+def cka_biased(a: np.ndarray, b: np.ndarray) -> float:
+    def hsic(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.sum(_centred(x @ x.T) * _centred(y @ y.T)))
+
+    return hsic(a, b) / (np.sqrt(hsic(a, a)) * np.sqrt(hsic(b, b)))
+
+
+SIMILARITIES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "rdm": rdm_similarity,
+    "cka": cka_unbiased,
+    "cka_biased": cka_biased,
+}
+
+
+class RepresentationalSimilarity:
+    """`metric(model, data) -> Score`, both `presentation × unit` keyed by stimulus_id."""
+
+    def __init__(self, similarity: str) -> None:
+        self.similarity = similarity
+
+    def params(self) -> dict:
+        return {"similarity": self.similarity}
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        align_stimuli(source, target)
+        value = SIMILARITIES[self.similarity](stimulus_matrix(source), stimulus_matrix(target))
+        return Score(value, float("nan"), np.array([[value]]), (), self.params())
+
+
+class CrossValidatedSimilarity(RepresentationalSimilarity):
+    """The same comparison on the 90% test part of 10 splits."""
+
+    def __init__(
+        self,
+        similarity: str,
+        *,
+        stratification_coord: str | None = "object_name",
+        n_splits: int = 10,
+        test_size: float = 0.9,
+        random_state: int = 1,
+    ) -> None:
+        super().__init__(similarity)
+        self.stratification_coord, self.n_splits = stratification_coord, n_splits
+        self.test_size, self.random_state = test_size, random_state
+
+    def params(self) -> dict:
+        return {
+            **super().params(),
+            "stratification_coord": self.stratification_coord,
+            "n_splits": self.n_splits,
+            "test_size": self.test_size,
+            "random_state": self.random_state,
+        }
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        align_stimuli(source, target)
+        ids = np.asarray(target["stimulus_id"].values, dtype=str)
+        labels = stratification_labels(target, self.stratification_coord)
+        per_split = []
+        for _, test in cv_splits(
+            len(ids), labels, n_splits=self.n_splits, test_size=self.test_size, random_state=self.random_state
+        ):
+            keep = set(ids[test])
+            parts = [
+                a.isel(presentation=np.isin(np.asarray(a["stimulus_id"].values, dtype=str), list(keep))) for a in (source, target)
+            ]
+            per_split.append(SIMILARITIES[self.similarity](*(stimulus_matrix(p) for p in parts)))
+        values = np.array(per_split)
+        return Score(float(values.mean()), float(values.std() / np.sqrt(len(values))), values[:, None], (), self.params())
