@@ -71,6 +71,24 @@ def test_representational_metrics_match_the_reference(fixture, metric):
         assert abs(score.error - ref[f"{metric}__error"]) <= TOLERANCE
 
 
+@pytest.mark.parametrize("regression", ["pls", "ridge", "ridgecv"])
+def test_split_metrics_match_the_reference(fixture, regression):
+    source, target, ref = fixture
+    averaged = average_repetitions(target)
+    train = set(ref["stimulus_id"][: int(0.75 * len(ref["stimulus_id"]))])
+
+    def part(a, keep):
+        return a.isel(presentation=[(s in train) == keep for s in a["stimulus_id"].values])
+
+    score = load_metric(f"{regression}_split")(
+        part(source, True), part(source, False), part(averaged, True), part(averaged, False)
+    )
+    np.testing.assert_allclose(score.raw.ravel(), ref[f"{regression}_split__raw"], rtol=0, atol=TOLERANCE)
+    assert abs(score.value - ref[f"{regression}_split__score"]) <= TOLERANCE
+    if regression == "ridgecv":
+        assert score.attrs["alpha"] == ref["ridgecv_split__alpha"]
+
+
 def test_internal_consistency_matches_the_reference(fixture):
     _, target, ref = fixture
     ceiling = load_ceiling("internal_consistency")(target)

@@ -6,18 +6,20 @@ checked against fixtures produced by brainscore-vision 2.4.2 (tests/parity)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from ..errors import UserInputError, did_you_mean
 from .ceilings import internal_consistency
 from .data import average_repetitions
-from .regression import REGRESSIONS, CrossRegressedCorrelation
+from .regression import REGRESSIONS, SPLIT_REGRESSIONS, CrossRegressedCorrelation, TrainTestSplitCorrelation
 from .representational import SIMILARITIES, CrossValidatedSimilarity, RepresentationalSimilarity
 from .score import Score
 
 METRICS: dict[str, Callable[..., Callable]] = {
-    **{name: (lambda name=name: lambda **params: CrossRegressedCorrelation(name, **params))() for name in REGRESSIONS},
-    **{name: (lambda name=name: lambda: RepresentationalSimilarity(name))() for name in SIMILARITIES},
-    **{f"{name}_cv": (lambda name=name: lambda **params: CrossValidatedSimilarity(name, **params))() for name in ("rdm", "cka")},
+    **{name: partial(CrossRegressedCorrelation, name) for name in REGRESSIONS},
+    **{f"{name}_split": partial(TrainTestSplitCorrelation, name) for name in SPLIT_REGRESSIONS},
+    **{name: partial(RepresentationalSimilarity, name) for name in SIMILARITIES},
+    **{f"{name}_cv": partial(CrossValidatedSimilarity, name) for name in ("rdm", "cka")},
 }
 CEILINGS: dict[str, Callable] = {"internal_consistency": internal_consistency}
 

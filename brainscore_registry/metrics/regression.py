@@ -19,11 +19,11 @@ import scipy.linalg
 import scipy.stats
 import xarray as xr
 from sklearn.cross_decomposition import PLSRegression
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from ..errors import UserInputError
-from .data import align_stimuli, stratification_labels
+from .data import align_stimuli, sort_by_stimulus, stratification_labels
 from .score import Score, aggregate_splits
 
 
@@ -57,11 +57,25 @@ class MinNormLinearRegression(LinearRegression):
         return super().fit(X, y, sample_weight)
 
 
+def ridge_alpha_grid() -> list[float]:
+    """The reference's RidgeCV grid (99 alphas): 0.01, 0.1, 0.5, 1, then evenly spaced grids per decade
+    (4 values in [10, 100), 18 in each decade up to 1e6, and 19 from 1e6 to 1e7 inclusive)."""
+    grid = [0.01, 0.1, 0.5, 1.0, *np.linspace(1e1, 1e2, 4, endpoint=False)]
+    for low in (1e2, 1e3, 1e4, 1e5):
+        grid += list(np.linspace(low, low * 10, 18, endpoint=False))
+    return [float(a) for a in [*grid, *np.linspace(1e6, 1e7, 19)]]
+
+
 REGRESSIONS: dict[str, Callable[[], object]] = {
     "pls": lambda: PLSRegression(n_components=25, scale=False),  # NIPALS, always float64 inside sklearn
     "ridge": lambda: Ridge(alpha=1),
     "linear": MinNormLinearRegression,
     "neuron_to_neuron": NeuronToNeuron,
+}
+SPLIT_REGRESSIONS: dict[str, Callable[[], object]] = {
+    "pls": REGRESSIONS["pls"],
+    "ridge": REGRESSIONS["ridge"],
+    "ridgecv": lambda: RidgeCV(alphas=ridge_alpha_grid(), store_cv_results=False),  # one alpha for all targets (GCV)
 }
 
 
@@ -89,6 +103,42 @@ def pearson_per_column(target: np.ndarray, prediction: np.ndarray) -> np.ndarray
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.stats.ConstantInputWarning)
             return np.array([scipy.stats.pearsonr(target[:, j], prediction[:, j])[0] for j in range(target.shape[1])])
+
+
+def _fit_predict_correlate(make_model, X_train, Y_train, X_test, Y_test) -> tuple[np.ndarray, object]:
+    model = make_model()
+    model.fit(X_train, Y_train)
+    return pearson_per_column(Y_test, np.asarray(model.predict(X_test))), model
+
+
+def _by_stimulus(assembly: xr.DataArray, neuroid_order: np.ndarray | None = None) -> np.ndarray:
+    values = np.asarray(sort_by_stimulus(assembly).transpose("presentation", "neuroid").values)
+    return values if neuroid_order is None else values[:, neuroid_order]
+
+
+class TrainTestSplitCorrelation:
+    """`metric(source_train, source_test, target_train, target_test) -> Score` for benchmarks with a
+    fixed train/test split: fit on train (rows sorted by stimulus_id), per-neuroid r on test, median."""
+
+    def __init__(self, regression: str) -> None:
+        self.regression = regression
+
+    def __call__(
+        self, source_train: xr.DataArray, source_test: xr.DataArray, target_train: xr.DataArray, target_test: xr.DataArray
+    ) -> Score:
+        align_stimuli(source_train, target_train)
+        align_stimuli(source_test, target_test)
+        order = np.argsort(np.asarray(target_train["neuroid_id"].values, dtype=str), kind="stable")
+        r, model = _fit_predict_correlate(
+            SPLIT_REGRESSIONS[self.regression],
+            _by_stimulus(source_train),
+            _by_stimulus(target_train, order),
+            _by_stimulus(source_test),
+            _by_stimulus(target_test, order),
+        )
+        attrs = {"regression": self.regression, **({"alpha": float(model.alpha_)} if hasattr(model, "alpha_") else {})}
+        units = tuple(np.asarray(target_train["neuroid_id"].values, dtype=str)[order])
+        return Score(float(np.nanmedian(r)), float("nan"), r[None, :], units, attrs)
 
 
 class CrossRegressedCorrelation:
@@ -142,9 +192,13 @@ class CrossRegressedCorrelation:
                 train[np.argsort(target_ids[train], kind="stable")],
                 test[np.argsort(target_ids[test], kind="stable")],
             )
-            model = REGRESSIONS[self.regression]()
-            model.fit(X_all[[source_rows[s] for s in target_ids[train_rows]]], Y_all[train_rows])
-            prediction = model.predict(X_all[[source_rows[s] for s in target_ids[test_rows]]])
-            raw.append(pearson_per_column(Y_all[test_rows], np.asarray(prediction)))
+            r, _ = _fit_predict_correlate(
+                REGRESSIONS[self.regression],
+                X_all[[source_rows[s] for s in target_ids[train_rows]]],
+                Y_all[train_rows],
+                X_all[[source_rows[s] for s in target_ids[test_rows]]],
+                Y_all[test_rows],
+            )
+            raw.append(r)
         units = tuple(np.asarray(target["neuroid_id"].values, dtype=str)[neuroid_order])
         return aggregate_splits(np.array(raw, dtype=np.float64), units, **self.params())

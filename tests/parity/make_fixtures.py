@@ -23,6 +23,7 @@ CASES = {
     "f64_200x5x60x512": (200, 5, 60, 512, 8, np.float64),
     "f32_240x4x61x300": (240, 4, 61, 300, 12, np.float32),
 }
+SPLIT = ["pls", "ridge", "ridgecv"]
 REPRESENTATIONAL = ["rdm", "rdm_cv", "cka", "cka_biased", "cka_cv"]
 METRICS = {"pls": "pls", "ridge": "ridge", "linear": "linear_predictivity", "neuron_to_neuron": "neuron_to_neuron"}
 
@@ -88,6 +89,17 @@ def reference_outputs(data: dict) -> dict:
         out[f"{name}__error"] = float(error.values if hasattr(error, "values") else (np.nan if error is None else error))
         raw = score.attrs.get("raw")
         out[f"{name}__raw"] = np.atleast_1d(np.asarray(raw.values if raw is not None else score.values, dtype=np.float64))
+    n_train = int(0.75 * n_stim)  # a fixed split: the first 75% of the generated stimuli train
+    train_ids, test_ids = set(data["stimulus_id"][:n_train]), set(data["stimulus_id"][n_train:])
+    pick = lambda a, ids: a.isel(presentation=[s in ids for s in a["stimulus_id"].values])  # noqa: E731
+    for name in SPLIT:
+        score = load_metric(f"{name}_split")(
+            pick(source, train_ids), pick(source, test_ids), pick(averaged, train_ids), pick(averaged, test_ids)
+        )
+        raw = score.attrs.get("raw", score)
+        out[f"{name}_split__score"] = float(score.values)
+        out[f"{name}_split__raw"] = np.asarray(getattr(raw, "values", raw), dtype=np.float64).ravel()
+        out[f"{name}_split__alpha"] = float(getattr(raw, "attrs", {}).get("alpha", np.nan))
     ceiling = load_ceiling("internal_consistency")(target)
     out["internal_consistency__ceiling"] = float(ceiling.values)
     out["internal_consistency__error"] = float(ceiling.error.values if hasattr(ceiling.error, "values") else ceiling.error)
