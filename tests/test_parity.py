@@ -12,33 +12,18 @@ import xarray as xr
 from brainscore_registry import UserInputError
 from brainscore_registry.metrics import average_repetitions, load_ceiling, load_metric
 
+from .parity.layout import source_layout, target_layout
+
 FIXTURES = sorted((Path(__file__).parent / "parity" / "fixtures").glob("*.npz"))
 TOLERANCE = 1e-6
 
 
 def _inputs(path: Path) -> tuple[xr.DataArray, xr.DataArray, dict]:
     data = dict(np.load(path))
-    n_stim, n_rep, n_neur = data["target"].shape
-    target = xr.DataArray(
-        data["target"].reshape(n_stim * n_rep, n_neur),
-        dims=("presentation", "neuroid"),
-        coords={
-            "stimulus_id": ("presentation", np.repeat(data["stimulus_id"], n_rep)),
-            "object_name": ("presentation", np.repeat(data["object_name"], n_rep)),
-            "repetition": ("presentation", np.tile(np.arange(n_rep), n_stim)),
-            "neuroid_id": ("neuroid", data["neuroid_id"]),
-            "region": ("neuroid", ["IT"] * n_neur),
-        },
-    )
-    source = xr.DataArray(
-        data["source"],
-        dims=("presentation", "neuroid"),
-        coords={
-            "stimulus_id": ("presentation", data["stimulus_id"]),
-            "object_name": ("presentation", data["object_name"]),
-            "neuroid_id": ("neuroid", [f"f{k:04d}" for k in range(data["source"].shape[1])]),
-        },
-    )
+    values, coords = target_layout(data)
+    target = xr.DataArray(values, dims=("presentation", "neuroid"), coords=coords)
+    values, coords = source_layout(data)
+    source = xr.DataArray(values, dims=("presentation", "neuroid"), coords=coords)
     return source, target, data
 
 

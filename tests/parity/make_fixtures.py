@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from layout import source_layout, target_layout  # noqa: E402
+
 CASES = {
     # name: (stimuli, repetitions, neuroids, features, objects, dtype)
     "f64_200x5x60x512": (200, 5, 60, 512, 8, np.float64),
@@ -52,27 +55,11 @@ def reference_outputs(data: dict) -> dict:
     from brainscore_vision import load_ceiling, load_metric
     from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
-    n_stim, n_rep, n_neur = data["target"].shape
-    target = NeuroidAssembly(
-        data["target"].reshape(n_stim * n_rep, n_neur),
-        coords={
-            "stimulus_id": ("presentation", np.repeat(data["stimulus_id"], n_rep)),
-            "object_name": ("presentation", np.repeat(data["object_name"], n_rep)),
-            "repetition": ("presentation", np.tile(np.arange(n_rep), n_stim)),
-            "neuroid_id": ("neuroid", data["neuroid_id"]),
-            "region": ("neuroid", ["IT"] * n_neur),
-        },
-        dims=["presentation", "neuroid"],
-    )
-    source = NeuroidAssembly(
-        data["source"],
-        coords={
-            "stimulus_id": ("presentation", data["stimulus_id"]),
-            "object_name": ("presentation", data["object_name"]),
-            "neuroid_id": ("neuroid", [f"f{k:04d}" for k in range(data["source"].shape[1])]),
-        },
-        dims=["presentation", "neuroid"],
-    )
+    n_stim = data["target"].shape[0]
+    values, coords = target_layout(data)
+    target = NeuroidAssembly(values, coords=coords, dims=["presentation", "neuroid"])
+    values, coords = source_layout(data)
+    source = NeuroidAssembly(values, coords=coords, dims=["presentation", "neuroid"])
     averaged = average_repetition(target)
     out = {}
     for ours, theirs in METRICS.items():
