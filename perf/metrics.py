@@ -1,0 +1,152 @@
+"""Metric speed against baselines measured in the same run (machines are noisy; the ratios are the figure).
+
+    python perf/metrics.py                      # 3200 stimuli × 4096 float32 features × 168 neuroids, 16 objects
+    python perf/metrics.py --stimuli 800        # a quicker look
+    BSR_REFERENCE_PYTHON=refenv/bin/python python perf/metrics.py   # also time brainscore-vision 2.4.2 itself
+
+Baselines: scikit-learn's PLSRegression inside the same protocol code (always), and the reference
+package's own metric call in a subprocess when BSR_REFERENCE_PYTHON names a Python that has
+brainscore-vision 2.4.2 installed (skipped with a notice otherwise). Also checks that our score equals
+the scikit-learn baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from brainscore_registry.metrics import (  # noqa: E402
+    average_repetitions,
+    load_ceiling,
+    load_metric,
+    regression,  # noqa: E402
+)
+
+REFERENCE = textwrap.dedent("""
+    import sys, time, numpy as np
+    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+    from brainscore_vision import load_metric, load_ceiling
+    d = np.load(sys.argv[1])
+    n, r, q = d["target"].shape
+    target = NeuroidAssembly(d["target"].reshape(n * r, q), dims=["presentation", "neuroid"], coords={
+        "stimulus_id": ("presentation", np.repeat(d["ids"], r)), "object_name": ("presentation", np.repeat(d["objects"], r)),
+        "repetition": ("presentation", np.tile(np.arange(r), n)), "neuroid_id": ("neuroid", [f"n{j}" for j in range(q)])})
+    from brainscore_vision.benchmark_helpers.neural_common import average_repetition
+    source = NeuroidAssembly(d["source"], dims=["presentation", "neuroid"], coords={
+        "stimulus_id": ("presentation", d["ids"]), "object_name": ("presentation", d["objects"]),
+        "neuroid_id": ("neuroid", [f"f{k}" for k in range(d["source"].shape[1])])})
+    averaged = average_repetition(target)
+    t = time.perf_counter(); score = load_metric("pls")(source, averaged); pls = time.perf_counter() - t
+    t = time.perf_counter(); ceiling = load_ceiling("internal_consistency")(target); ic = time.perf_counter() - t
+    print(pls, float(score.values), ic, float(ceiling.values))
+""")
+
+
+def make_data(n_stim: int, n_feat: int, n_neur: int, n_rep: int, n_obj: int) -> dict:
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((n_stim, n_feat), dtype=np.float32)
+    weights = rng.standard_normal((n_feat, n_neur), dtype=np.float32) / np.sqrt(n_feat)
+    target = (features @ weights)[:, None, :] + rng.standard_normal((n_stim, n_rep, n_neur), dtype=np.float32) * 2
+    return {
+        "source": features,
+        "target": target.astype(np.float32),
+        "ids": np.array([f"s{i:05d}" for i in range(n_stim)]),
+        "objects": np.array([f"o{i % n_obj:02d}" for i in range(n_stim)]),
+    }
+
+
+def assemblies(d: dict) -> tuple[xr.DataArray, xr.DataArray]:
+    n, r, q = d["target"].shape
+    target = xr.DataArray(
+        d["target"].reshape(n * r, q),
+        dims=("presentation", "neuroid"),
+        coords={
+            "stimulus_id": ("presentation", np.repeat(d["ids"], r)),
+            "object_name": ("presentation", np.repeat(d["objects"], r)),
+            "repetition": ("presentation", np.tile(np.arange(r), n)),
+            "neuroid_id": ("neuroid", [f"n{j}" for j in range(q)]),
+        },
+    )
+    source = xr.DataArray(
+        d["source"],
+        dims=("presentation", "neuroid"),
+        coords={
+            "stimulus_id": ("presentation", d["ids"]),
+            "object_name": ("presentation", d["objects"]),
+            "neuroid_id": ("neuroid", [f"f{k}" for k in range(d["source"].shape[1])]),
+        },
+    )
+    return source, target
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stimuli", type=int, default=3200)
+    parser.add_argument("--features", type=int, default=4096)
+    parser.add_argument("--neuroids", type=int, default=168)
+    parser.add_argument("--repetitions", type=int, default=46)
+    args = parser.parse_args()
+    d = make_data(args.stimuli, args.features, args.neuroids, args.repetitions, 16)
+    source, target = assemblies(d)
+    averaged = average_repetitions(target)
+    print(
+        f"pls: {args.stimuli} stimuli × {args.features} float32 features × {args.neuroids} neuroids, 16 objects; "
+        f"ceiling: {args.repetitions} repetitions"
+    )
+    t_ours, ours = timed(lambda: load_metric("pls")(source, averaged))
+    from sklearn.cross_decomposition import PLSRegression
+
+    fast = regression.REGRESSIONS["pls"]
+    regression.REGRESSIONS["pls"] = lambda: PLSRegression(n_components=25, scale=False)
+    try:
+        t_sk, sk = timed(lambda: load_metric("pls")(source, averaged))
+    finally:
+        regression.REGRESSIONS["pls"] = fast
+    t_ic, ic = timed(lambda: load_ceiling("internal_consistency")(target))
+    print(f"pls, ours (exact fast NIPALS)     {t_ours:8.2f} s   score {ours.value:.10f}")
+    print(
+        f"pls, scikit-learn in our protocol {t_sk:8.2f} s   score {sk.value:.10f}   ratio {t_sk / t_ours:.1f}×"
+        f"   max |Δraw| {np.nanmax(np.abs(ours.raw - sk.raw)):.1e}"
+    )
+    print(f"internal_consistency, ours        {t_ic:8.2f} s   ceiling {ic.value:.10f}")
+    reference = os.environ.get("BSR_REFERENCE_PYTHON")
+    if not reference:
+        print("brainscore-vision 2.4.2: skipped (set BSR_REFERENCE_PYTHON to a Python that has it installed)")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npz"
+        np.savez(path, **d)
+        script = Path(tmp) / "reference.py"
+        script.write_text(REFERENCE)
+        out = subprocess.run([reference, str(script), str(path)], capture_output=True, text=True, check=True)
+    t_ref, s_ref, t_ref_ic, c_ref = map(float, out.stdout.split()[-4:])
+    print(
+        f"pls, brainscore-vision 2.4.2      {t_ref:8.2f} s   score {s_ref:.10f}   ratio {t_ref / t_ours:.1f}×"
+        f"   |Δscore| {abs(s_ref - ours.value):.1e}"
+    )
+    print(
+        f"internal_consistency, reference   {t_ref_ic:8.2f} s   ceiling {c_ref:.10f}   ratio {t_ref_ic / t_ic:.1f}×"
+        f"   |Δ| {abs(c_ref - ic.value):.1e}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
