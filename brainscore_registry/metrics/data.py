@@ -34,8 +34,8 @@ def sort_by_stimulus(assembly: xr.DataArray) -> xr.DataArray:
     return assembly.isel(presentation=order)
 
 
-def align_stimuli(source: xr.DataArray, target: xr.DataArray) -> None:
-    """Model and data must show the same stimuli: say how many differ, and which."""
+def check_model_against_data(source: xr.DataArray, target: xr.DataArray) -> None:
+    """Model responses must cover exactly the data's stimuli and be finite: say how many differ, and which."""
     a = set(np.asarray(source["stimulus_id"].values, dtype=str))
     b = set(np.asarray(target["stimulus_id"].values, dtype=str))
     if a != b:

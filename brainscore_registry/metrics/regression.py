@@ -23,7 +23,7 @@ from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from ..errors import UserInputError
-from .data import align_stimuli, sort_by_stimulus, stratification_labels
+from .data import check_model_against_data, sort_by_stimulus, stratification_labels
 from .pls import ExactPLS
 from .score import Score, aggregate_splits
 
@@ -126,8 +126,8 @@ class TrainTestSplitCorrelation:
     def __call__(
         self, source_train: xr.DataArray, source_test: xr.DataArray, target_train: xr.DataArray, target_test: xr.DataArray
     ) -> Score:
-        align_stimuli(source_train, target_train)
-        align_stimuli(source_test, target_test)
+        check_model_against_data(source_train, target_train)
+        check_model_against_data(source_test, target_test)
         order = np.argsort(np.asarray(target_train["neuroid_id"].values, dtype=str), kind="stable")
         r, model = _fit_predict_correlate(
             SPLIT_REGRESSIONS[self.regression],
@@ -170,7 +170,7 @@ class CrossRegressedCorrelation:
         }
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        align_stimuli(source, target)
+        check_model_against_data(source, target)
         target_ids = np.asarray(target["stimulus_id"].values, dtype=str)
         n = len(target_ids)
         if n * (1 - self.train_size) < 2:

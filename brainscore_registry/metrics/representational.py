@@ -20,7 +20,7 @@ import scipy.stats
 import xarray as xr
 
 from ..errors import UserInputError
-from .data import align_stimuli, stimulus_matrix, stratification_labels
+from .data import check_model_against_data, stimulus_matrix, stratification_labels
 from .regression import cv_splits
 from .score import Score
 
@@ -90,7 +90,7 @@ class RepresentationalSimilarity:
         return {"similarity": self.similarity}
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        align_stimuli(source, target)
+        check_model_against_data(source, target)
         value = SIMILARITIES[self.similarity](stimulus_matrix(source), stimulus_matrix(target))
         return Score(value, float("nan"), np.array([[value]]), (), self.params())
 
@@ -121,7 +121,7 @@ class CrossValidatedSimilarity(RepresentationalSimilarity):
         }
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        align_stimuli(source, target)
+        check_model_against_data(source, target)
         ids = np.asarray(target["stimulus_id"].values, dtype=str)
         labels = stratification_labels(target, self.stratification_coord)
         per_split = []
