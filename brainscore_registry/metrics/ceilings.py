@@ -14,7 +14,6 @@ import xarray as xr
 from sklearn.model_selection import ShuffleSplit
 
 from ..errors import UserInputError
-from .data import average_repetitions, sort_by_stimulus
 from .regression import pearson_per_column
 from .score import Score, aggregate_splits
 
@@ -24,7 +23,14 @@ def spearman_brown(r: np.ndarray, n: float = 2) -> np.ndarray:
 
 
 def internal_consistency(assembly: xr.DataArray, *, n_splits: int = 10, random_state: int = 1) -> Score:
-    """Split-half reliability of repetition-level data (`presentation × neuroid`, coord `repetition`)."""
+    """Split-half reliability of repetition-level data (`presentation × neuroid`, coord `repetition`).
+
+    Fast form of the reference's per-split groupby: the data are laid out once as repetition ×
+    (stimulus, neuroid), and every half's per-stimulus sums and counts come from one product with a
+    (halves × repetitions) indicator matrix. NaN values are skipped in the means, as xarray's mean does.
+    A stimulus with no presentation in one half (unequal repetition counts) is left out of that split's
+    correlation; with repetition slots numbered per stimulus, a stimulus shown 6 times takes part in a
+    split only if its slots fall in both halves."""
     repetitions = np.unique(assembly["repetition"].values)
     if len(repetitions) < 2:
         raise UserInputError(
@@ -32,17 +38,48 @@ def internal_consistency(assembly: xr.DataArray, *, n_splits: int = 10, random_s
             field="repetition",
             fix="use a pinned ceiling value, or data with repeated presentations",
         )
+    stimuli, layout, present = _repetition_layout(assembly, repetitions)
     splitter = ShuffleSplit(n_splits=n_splits, train_size=0.5, test_size=None, random_state=random_state)
-    neuroid_order = np.argsort(np.asarray(assembly["neuroid_id"].values, dtype=str), kind="stable")
+    halves = [part for pair in splitter.split(repetitions) for part in pair]
+    indicator = np.zeros((len(halves), len(repetitions)), dtype=layout.dtype)
+    for row, part in enumerate(halves):
+        indicator[row, part] = 1
+    sums = (indicator @ layout).reshape(len(halves), len(stimuli), -1)
+    counts = (indicator @ present).reshape(len(halves), len(stimuli), -1)  # last axis: 1 or neuroids
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (sums / counts).astype(layout.dtype, copy=False)
     raw = []
-    for first, second in splitter.split(repetitions):
-        halves = [
-            sort_by_stimulus(
-                average_repetitions(assembly.isel(presentation=np.isin(assembly["repetition"].values, repetitions[part])))
-            )
-            for part in (first, second)
-        ]
-        a, b = (np.asarray(h.values)[:, neuroid_order] for h in halves)
-        raw.append(spearman_brown(pearson_per_column(a, b)))
+    for first, second in zip(means[0::2], means[1::2]):
+        shown = ~(np.isnan(first).all(axis=1) | np.isnan(second).all(axis=1))  # stimuli seen in both halves
+        raw.append(spearman_brown(pearson_per_column(first[shown], second[shown])))
+    neuroid_order = np.argsort(np.asarray(assembly["neuroid_id"].values, dtype=str), kind="stable")
     units = tuple(np.asarray(assembly["neuroid_id"].values, dtype=str)[neuroid_order])
-    return aggregate_splits(np.array(raw, dtype=np.float64), units, method="internal_consistency")
+    return aggregate_splits(np.array(raw, dtype=np.float64)[:, neuroid_order], units, method="internal_consistency")
+
+
+def _repetition_layout(assembly: xr.DataArray, repetitions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted stimulus ids, values as repetition × (stimulus·neuroid) with 0 where absent or NaN,
+    1/0 presence as repetition × stimulus, or per value when there are NaNs)."""
+    ids = np.asarray(assembly["stimulus_id"].values, dtype=str)
+    stimuli, stimulus_index = np.unique(ids, return_inverse=True)
+    repetition_index = np.searchsorted(repetitions, assembly["repetition"].values)
+    slots = repetition_index * len(stimuli) + stimulus_index
+    if len(np.unique(slots)) != len(slots):
+        raise UserInputError(
+            "the data have more than one presentation for some (stimulus_id, repetition) pairs",
+            field="repetition",
+            fix="number the repetitions of each stimulus 0, 1, 2, ...",
+        )
+    values = np.asarray(assembly.transpose("presentation", "neuroid").values)
+    values = values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
+    layout = np.zeros((len(repetitions) * len(stimuli), values.shape[1]), dtype=values.dtype)
+    layout[slots] = values
+    missing = np.isnan(layout)
+    if missing.any():  # presence per value, so NaNs are skipped in the means
+        present = (~missing).astype(values.dtype).reshape(len(repetitions), -1)
+        layout[missing] = 0
+    else:  # presence per (repetition, stimulus): the sums' counts are the same for every neuroid
+        present = np.zeros(len(repetitions) * len(stimuli), dtype=values.dtype)
+        present[slots] = 1
+        present = present.reshape(len(repetitions), len(stimuli))
+    return stimuli, layout.reshape(len(repetitions), -1), present

@@ -25,7 +25,10 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from ..errors import UserInputError
 from .data import check_model_against_data, sort_by_stimulus, stratification_labels
 from .pls import ExactPLS
+from .pls_cv import cross_validated_pls
 from .score import Score, aggregate_splits
+
+PLS_COMPONENTS = 25
 
 
 class NeuronToNeuron:
@@ -68,7 +71,7 @@ def ridge_alpha_grid() -> list[float]:
 
 
 REGRESSIONS: dict[str, Callable[[], object]] = {
-    "pls": lambda: ExactPLS(n_components=25),  # scikit-learn's NIPALS iterates, without its passes over X
+    "pls": lambda: ExactPLS(n_components=PLS_COMPONENTS),  # scikit-learn's NIPALS iterates, without its passes over X
     "ridge": lambda: Ridge(alpha=1),
     "linear": MinNormLinearRegression,
     "neuron_to_neuron": NeuronToNeuron,
@@ -94,6 +97,17 @@ def cv_splits(
     if labels is None:
         return list(ShuffleSplit(**kwargs).split(np.zeros(n)))
     return list(StratifiedShuffleSplit(**kwargs).split(np.zeros(n), labels))
+
+
+def check_features(source: xr.DataArray, regression: str) -> None:
+    """PLS extracts 25 components: scikit-learn refuses fewer features, and so do we, with the fix."""
+    n_features = source.sizes["neuroid"]
+    if regression == "pls" and n_features < PLS_COMPONENTS:
+        raise UserInputError(
+            f"the model gives {n_features} features; pls needs at least {PLS_COMPONENTS} (its number of components)",
+            field="neuroid",
+            fix="map the region to a layer with more units, or use the ridge or linear metric",
+        )
 
 
 def pearson_per_column(target: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -128,6 +142,7 @@ class TrainTestSplitCorrelation:
     ) -> Score:
         check_model_against_data(source_train, target_train)
         check_model_against_data(source_test, target_test)
+        check_features(source_train, self.regression)
         order = np.argsort(np.asarray(target_train["neuroid_id"].values, dtype=str), kind="stable")
         r, model = _fit_predict_correlate(
             SPLIT_REGRESSIONS[self.regression],
@@ -179,26 +194,33 @@ class CrossRegressedCorrelation:
                 field="stimulus_id",
                 fix="score on a benchmark with more stimuli",
             )
+        check_features(source, self.regression)
         labels = stratification_labels(target, self.stratification_coord)
         source_rows = {sid: i for i, sid in enumerate(np.asarray(source["stimulus_id"].values, dtype=str))}
         neuroid_order = np.argsort(np.asarray(target["neuroid_id"].values, dtype=str), kind="stable")
         X_all = np.asarray(source.transpose("presentation", "neuroid").values)
         Y_all = np.asarray(target.transpose("presentation", "neuroid").values)[:, neuroid_order]
-        raw = []
+        splits = []
         for train, test in cv_splits(
             n, labels, n_splits=self.n_splits, train_size=self.train_size, random_state=self.random_state
         ):
-            train_rows, test_rows = (
-                train[np.argsort(target_ids[train], kind="stable")],
-                test[np.argsort(target_ids[test], kind="stable")],
+            train_rows = train[np.argsort(target_ids[train], kind="stable")]  # fitted sorted by stimulus_id
+            test_rows = test[np.argsort(target_ids[test], kind="stable")]
+            splits.append((train_rows, test_rows))
+        source_index = np.array([source_rows[s] for s in target_ids])
+        if self.regression == "pls":  # every split at once, sharing the passes over the features
+            Y_by_source = np.empty_like(Y_all)
+            Y_by_source[source_index] = Y_all
+            predictions = cross_validated_pls(
+                X_all, Y_by_source, [(source_index[tr], source_index[te]) for tr, te in splits], n_components=PLS_COMPONENTS
             )
-            r, _ = _fit_predict_correlate(
-                REGRESSIONS[self.regression],
-                X_all[[source_rows[s] for s in target_ids[train_rows]]],
-                Y_all[train_rows],
-                X_all[[source_rows[s] for s in target_ids[test_rows]]],
-                Y_all[test_rows],
-            )
-            raw.append(r)
+            raw = [pearson_per_column(Y_all[te], pred) for (_, te), pred in zip(splits, predictions)]
+        else:
+            raw = [
+                _fit_predict_correlate(
+                    REGRESSIONS[self.regression], X_all[source_index[tr]], Y_all[tr], X_all[source_index[te]], Y_all[te]
+                )[0]
+                for tr, te in splits
+            ]
         units = tuple(np.asarray(target["neuroid_id"].values, dtype=str)[neuroid_order])
         return aggregate_splits(np.array(raw, dtype=np.float64), units, **self.params())

@@ -25,3 +25,28 @@ def source_layout(data: dict) -> tuple[np.ndarray, dict]:
         "object_name": ("presentation", data["object_name"]),
         "neuroid_id": ("neuroid", [f"f{k:04d}" for k in range(data["source"].shape[1])]),
     }
+
+
+def trials_layout(data: dict, prefix: str) -> tuple[np.ndarray, dict]:
+    """Behavioural trials (one choice per trial) as `presentation` values and coords."""
+    columns = [c for c in ("stimulus_id", "truth", "sample_obj", "dist_obj", "subject", "condition") if f"{prefix}_{c}" in data]
+    return data[f"{prefix}_choice"], {c: ("presentation", data[f"{prefix}_{c}"]) for c in columns}
+
+
+def probabilities_layout(data: dict) -> tuple[np.ndarray, dict]:
+    """Model class probabilities as `presentation × choice` values and coords."""
+    ids = data["model_stimulus_id"]
+    return data["model_probabilities"], {
+        "stimulus_id": ("presentation", ids),
+        "stimulus_path": ("presentation", np.array([f"{i}.png" for i in ids])),
+        "choice": ("choice", data["model_choices"]),
+    }
+
+
+def subject_features_layout(data: dict) -> tuple[np.ndarray, dict]:
+    """Recordings from several subjects as `presentation × neuroid`, `subject` along neuroid."""
+    return data["rsa_responses"], {
+        "stimulus_id": ("presentation", data["rsa_stimulus_id"]),
+        "neuroid_id": ("neuroid", data["rsa_neuroid_id"]),
+        "subject": ("neuroid", data["rsa_subject"]),
+    }
