@@ -6,7 +6,7 @@ import typer
 
 import brainscore_registry
 
-from . import common, demo, init, inspect, meta, register, remote, transfer
+from . import benchmarks, common, demo, init, inspect, meta, register, remote, transfer
 
 app = typer.Typer(
     name="bsr",
@@ -47,6 +47,8 @@ app.command("push")(transfer.push)
 app.command("pull")(transfer.pull)
 app.command("status")(transfer.status)
 app.add_typer(remote.app, name="remote")
+app.command("benchmarks")(benchmarks.list_benchmarks)
+app.add_typer(benchmarks.app, name="benchmark")
 app.command("demo")(demo.demo)
 
 

@@ -1,4 +1,7 @@
-"""A metric's result: the aggregate, its error, and every per-split × per-unit raw value."""
+"""A metric's result (`Score`: the aggregate, its error, every per-split × per-unit raw value) and a
+benchmark's (`BenchmarkScore`: the ceiled value with its raw score, ceiling and normalisation).
+Both serialise to JSON losslessly (`to_json` / `from_json`): floats as shortest round-trip decimals,
+NaN as null."""
 
 from __future__ import annotations
 
@@ -19,14 +22,74 @@ class Score:
 
     def to_json(self) -> dict:
         """Lossless JSON: NaN (an excluded unit) becomes null."""
-        raw = [[None if np.isnan(v) else float(v) for v in row] for row in np.asarray(self.raw, dtype=np.float64)]
+        raw = np.asarray(self.raw, dtype=np.float64)
+        raw = raw.reshape(len(raw), -1) if raw.ndim != 2 else raw
         return {
-            "value": float(self.value),
-            "error": float(self.error),
-            "raw": raw,
+            "value": _number(self.value),
+            "error": _number(self.error),
+            "raw": [[_number(v) for v in row] for row in raw],
             "units": list(self.units),
-            "attrs": dict(self.attrs),
+            "attrs": _jsonable(self.attrs),
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Score":
+        raw = np.array([[np.nan if v is None else v for v in row] for row in data["raw"]], dtype=np.float64)
+        return cls(_float(data["value"]), _float(data["error"]), raw, tuple(data["units"]), dict(data["attrs"]))
+
+
+@dataclass(frozen=True)
+class BenchmarkScore:
+    """A ceiled score: `value` = normalization(raw, ceiling), with both kept whole."""
+
+    value: float
+    error: float
+    raw: Score
+    ceiling: Score
+    normalization: str
+
+    def to_json(self) -> dict:
+        return {
+            "value": _number(self.value),
+            "error": _number(self.error),
+            "normalization": self.normalization,
+            "raw": self.raw.to_json(),
+            "ceiling": self.ceiling.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "BenchmarkScore":
+        return cls(
+            _float(data["value"]),
+            _float(data["error"]),
+            Score.from_json(data["raw"]),
+            Score.from_json(data["ceiling"]),
+            data["normalization"],
+        )
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _float(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _jsonable(value):
+    """numpy scalars and arrays inside attrs as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return _number(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def aggregate_splits(per_split_unit: np.ndarray, units: tuple[str, ...] = (), **attrs) -> Score:

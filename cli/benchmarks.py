@@ -1,0 +1,126 @@
+"""`bsr benchmarks`, `bsr benchmark show|record`: the benchmark specs under registry/benchmarks/."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from brainscore_registry.benchmark_specs import BenchmarkSpec, find_spec, list_specs, record_versions, version_problems
+from brainscore_registry.catalog import Registry
+
+from .common import out, print_json, registry, user_errors
+
+app = typer.Typer(
+    help="Benchmark specs: show one, record versions.\n\nExample: bsr benchmark show Synthetic2026.V4-pls", no_args_is_help=True
+)
+
+
+def _pin_state(reg: Registry, pin: str | None) -> dict | None:
+    """Whether a pinned version is in the catalogue and on this machine."""
+    if pin is None:
+        return None
+    name, digest = pin.split("@", 1)
+    stored = reg.find(name, digest)
+    return {"version": pin, "catalogued": stored is not None, "local": stored is not None and (reg.root / stored.path).is_dir()}
+
+
+def _spec_json(reg: Registry, spec: BenchmarkSpec) -> dict:
+    return {
+        **spec.model_dump(mode="json"),
+        "fingerprint": spec.fingerprint(),
+        "data": {"assembly": _pin_state(reg, spec.assembly), "fitting_stimuli": _pin_state(reg, spec.fitting_stimuli)},
+    }
+
+
+def _ceiling_text(spec: BenchmarkSpec) -> str:
+    c = spec.ceiling
+    return c.method if c.method else f"{c.value}" + (f" ± {c.error}" if c.error is not None else "") + " (pinned)"
+
+
+def list_benchmarks(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List the benchmark specs: id, version, data pin, metric, ceiling, normalisation, parent.
+
+    Example: bsr benchmarks --json
+    """
+    with user_errors():
+        reg = registry()
+        specs = list_specs(reg.root)
+    if as_json:
+        print_json([_spec_json(reg, s) for s in specs])
+        return
+    if not specs:
+        out.print("No benchmark specs yet: add one under registry/benchmarks/<id>.yaml (see `bsr benchmark show --help`).")
+        return
+    table = Table(title=f"Benchmarks in {reg.root}")
+    for column in ("id", "v", "assembly", "metric", "ceiling", "normalization", "parent"):
+        table.add_column(column, overflow="fold")
+    for s in specs:
+        name, digest = s.assembly.split("@sha256:")
+        table.add_row(
+            s.id, str(s.version), f"{name}@{digest[:12]}", s.metric.name, _ceiling_text(s), s.normalization, s.parent or "—"
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show(
+    benchmark_id: str = typer.Argument(..., metavar="ID", help="Benchmark id, e.g. Synthetic2026.V4-pls."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Show one benchmark spec: pins (and whether they are here), procedure, metric, ceiling.
+
+    Example: bsr benchmark show Synthetic2026.V4-pls --json
+    """
+    with user_errors():
+        reg = registry()
+        spec = find_spec(reg.root, benchmark_id)
+    data = _spec_json(reg, spec)
+    if as_json:
+        print_json(data)
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    procedure = ", ".join(f"{k}={v}" for k, v in spec.procedure.model_dump(exclude_none=True).items())
+    params = ", ".join(f"{k}={v}" for k, v in spec.metric.params.items())
+    for key, value in (
+        ("id", f"{spec.id} (version {spec.version})"),
+        ("description", spec.description),
+        ("assembly", _pin_text(data["data"]["assembly"])),
+        ("fitting stimuli", _pin_text(data["data"]["fitting_stimuli"])),
+        ("procedure", procedure),
+        ("metric", f"{spec.metric.name}({params})"),
+        ("ceiling", _ceiling_text(spec)),
+        ("normalization", spec.normalization),
+        ("parent", f"{spec.parent} (weight {spec.weight})" if spec.parent else None),
+        ("fingerprint", data["fingerprint"]),
+        ("citation", spec.citation),
+    ):
+        if value:
+            grid.add_row(key, value)
+    out.print(grid)
+
+
+def _pin_text(state: dict | None) -> str | None:
+    if state is None:
+        return None
+    where = "here" if state["local"] else "catalogued, not pulled" if state["catalogued"] else "NOT in this registry"
+    return f"{state['version']} ({where})"
+
+
+@app.command("record")
+def record(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Record every spec's version and fingerprint in registry/benchmarks/fingerprints.json.
+
+    Refuses a spec whose pins, procedure, metric, ceiling or normalisation changed while its version
+    stayed the same: raise `version` first.
+
+    Example: bsr benchmark record
+    """
+    with user_errors():
+        reg = registry()
+        recorded = record_versions(reg.root)
+    if as_json:
+        print_json(recorded)
+        return
+    out.print(f"Recorded {len(recorded)} benchmark version(s); {len(version_problems(reg.root))} problem(s) left.")
