@@ -153,7 +153,7 @@ def benchmarks_dir(root: Path) -> Path:
 
 
 def load_spec(path: Path) -> BenchmarkSpec:
-    spec = parse_metadata(read_yaml(path), BenchmarkSpec, file=path)
+    spec = parse_metadata(read_yaml(path), BenchmarkSpec, file=path, hint="`bsr benchmark show --json` of an existing spec")
     if spec.id != path.stem:
         raise UserInputError(
             f"the spec's id {spec.id!r} differs from its file name", file=path, field="id", fix=f"name the file {spec.id}.yaml"

@@ -30,7 +30,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(current.model_fields) if current is not None else []
 
 
-def validation_error(exc: ValidationError, model: type[BaseModel], file: object) -> UserInputError:
+TEMPLATE_HINT = "`bsr meta-template`"
+
+
+def validation_error(exc: ValidationError, model: type[BaseModel], file: object, hint: str = TEMPLATE_HINT) -> UserInputError:
     """Turn pydantic's error list into one UserInputError naming every bad key and its fix."""
     problems, fixes = [], []
     first_field = None
@@ -44,32 +47,34 @@ def validation_error(exc: ValidationError, model: type[BaseModel], file: object)
             fixes.append(f"remove '{field}' (allowed keys: {', '.join(allowed)})")
         elif err["type"] == "missing":
             problems.append(f"missing required key '{field}'")
-            fixes.append(f"add '{field}' (see `bsr meta-template`)")
+            fixes.append(f"add '{field}' (see {hint})")
         else:
             message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"'{field}': {message}")
-    fix = "; ".join(fixes) or "correct the values above (see `bsr meta-template` for a commented example)"
+            problems.append(message if len(exc.errors()) == 1 else f"'{field}': {message}")  # one: the field is named apart
+    fix = "; ".join(fixes) or f"correct the values above (see {hint} for an example)"
     return UserInputError(
-        "invalid metadata: " + "; ".join(problems),
+        "; ".join(problems),
         file=file,
         field=first_field if len(problems) == 1 else None,
         fix=fix,
     )
 
 
-def parse_metadata(data: object, model: type[M], *, file: object = "<metadata>") -> M:
+def parse_metadata(data: object, model: type[M], *, file: object = "<metadata>", hint: str = TEMPLATE_HINT) -> M:
+    """Validate `data` as `model`; errors name the file, every bad key and the fix (with `hint`, where
+    to find an example)."""
     if isinstance(data, model):
         return data
     if not isinstance(data, dict):
         raise UserInputError(
             f"metadata must be a mapping of keys to values, got {type(data).__name__}",
             file=file,
-            fix="write the metadata as YAML keys, as in `bsr meta-template`",
+            fix=f"write YAML keys, as in {hint}",
         )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, model, file) from None
+        raise validation_error(exc, model, file, hint) from None
 
 
 def read_yaml(path: str | Path) -> object:

@@ -72,10 +72,10 @@ def _repetition_layout(assembly: xr.DataArray, repetitions: np.ndarray) -> tuple
         )
     values = np.asarray(assembly.transpose("presentation", "neuroid").values)
     values = values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
-    layout = np.zeros((len(repetitions) * len(stimuli), values.shape[1]), dtype=values.dtype)
+    layout = np.full((len(repetitions) * len(stimuli), values.shape[1]), np.nan, dtype=values.dtype)
     layout[slots] = values
-    missing = np.isnan(layout)
-    if missing.any():  # presence per value, so NaNs are skipped in the means
+    missing = np.isnan(layout)  # absent presentations and NaN values
+    if missing.any():  # presence per value, so both are skipped in the means
         present = (~missing).astype(values.dtype).reshape(len(repetitions), -1)
         layout[missing] = 0
     else:  # presence per (repetition, stimulus): the sums' counts are the same for every neuroid

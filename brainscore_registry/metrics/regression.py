@@ -94,9 +94,17 @@ def cv_splits(
 ):
     """The reference's splits: stratified by `labels` when given."""
     kwargs = dict(n_splits=n_splits, train_size=train_size, test_size=test_size, random_state=random_state)
-    if labels is None:
-        return list(ShuffleSplit(**kwargs).split(np.zeros(n)))
-    return list(StratifiedShuffleSplit(**kwargs).split(np.zeros(n), labels))
+    try:
+        if labels is None:
+            return list(ShuffleSplit(**kwargs).split(np.zeros(n)))
+        return list(StratifiedShuffleSplit(**kwargs).split(np.zeros(n), labels))
+    except ValueError as exc:  # too few stimuli, or an object with a single stimulus
+        groups = "" if labels is None else f" in {len(np.unique(labels))} stratification groups"
+        raise UserInputError(
+            f"{n} stimuli{groups} cannot make {n_splits} splits: {exc}",
+            field="stimulus_id",
+            fix="score on more stimuli, or use a benchmark without stratification (stratification_coord: null)",
+        ) from None
 
 
 def check_features(source: xr.DataArray, regression: str) -> None:
@@ -188,7 +196,7 @@ class CrossRegressedCorrelation:
         check_model_against_data(source, target)
         target_ids = np.asarray(target["stimulus_id"].values, dtype=str)
         n = len(target_ids)
-        if n * (1 - self.train_size) < 2:
+        if n - int(np.floor(self.train_size * n)) < 2:  # test stimuli per split, as scikit-learn counts them
             raise UserInputError(
                 f"{n} stimuli are too few for {self.n_splits} splits of {self.train_size:.0%} train",
                 field="stimulus_id",

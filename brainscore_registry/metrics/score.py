@@ -5,6 +5,7 @@ NaN as null."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,8 +93,25 @@ def _jsonable(value):
     return value
 
 
+class ExcludedUnitsWarning(UserWarning):
+    """Some units (neuroids) had an undefined correlation (constant responses) and were left out."""
+
+
 def aggregate_splits(per_split_unit: np.ndarray, units: tuple[str, ...] = (), **attrs) -> Score:
     """The reference aggregation: median over units (NaN skipped) per split, mean over splits,
-    error = std over splits (ddof=0) / sqrt(n_splits)."""
-    per_split = np.nanmedian(per_split_unit, axis=1)
+    error = std over splits (ddof=0) / sqrt(n_splits). Units with r = NaN (constant responses) are
+    excluded from the median, exactly as the reference does, and a warning counts them."""
+    undefined = np.isnan(per_split_unit).any(axis=0)
+    if undefined.any():
+        names = ", ".join([u for u, bad in zip(units, undefined) if bad][:5]) + (" ..." if undefined.sum() > 5 else "")
+        warnings.warn(
+            f"{int(undefined.sum())} of {per_split_unit.shape[1]} units gave r = NaN in at least one split (constant "
+            f"responses, or NaN in the data) and are excluded from the median there: {names}",
+            ExcludedUnitsWarning,
+            stacklevel=3,
+        )
+        attrs = {**attrs, "units_excluded": int(undefined.sum())}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN split is NaN, as in the reference
+        per_split = np.nanmedian(per_split_unit, axis=1)
     return Score(float(per_split.mean()), float(per_split.std() / np.sqrt(len(per_split))), per_split_unit, units, attrs)
