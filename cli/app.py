@@ -6,7 +6,7 @@ import typer
 
 import brainscore_registry
 
-from . import benchmarks, common, demo, init, inspect, meta, register, remote, transfer
+from . import benchmarks, common, demo, init, inspect, keys, meta, register, remote, score, transfer
 
 app = typer.Typer(
     name="bsr",
@@ -49,6 +49,11 @@ app.command("status")(transfer.status)
 app.add_typer(remote.app, name="remote")
 app.command("benchmarks")(benchmarks.list_benchmarks)
 app.add_typer(benchmarks.app, name="benchmark")
+app.command("score")(score.score)
+app.command("verify")(score.verify)
+app.command("reproduce")(score.reproduce)
+app.command("map-layers")(score.map_layers)
+app.add_typer(keys.app, name="keys")
 app.command("demo")(demo.demo)
 
 

@@ -94,6 +94,12 @@ class RichProgress:
             amount = f"{_size(done)}/{_size(total)}"
         elif stage == "read":
             amount = f"{done}/{total} files"
+        elif stage.startswith("extract"):  # activations: images and images per second
+            elapsed = next(t for t in self.progress.tasks if t.id == task).elapsed or 0.0
+            rate = f", {done / elapsed:,.0f} images/s" if elapsed > 0 else ""
+            amount = f"{done}/{total} images{rate}"
+        elif total:
+            amount = f"{done}/{total}"
         else:
             amount = ""
         self.progress.update(task, completed=done, total=total or None, amount=amount)

@@ -179,6 +179,7 @@ def cross_validated_pls(
     max_iter: int = 500,
     tol: float = 1e-06,
     memory_budget: int | None = None,
+    on_component=None,
 ) -> list[np.ndarray]:
     """Test-set predictions of `PLSRegression(n_components, scale=False)` fitted on each split's train
     rows of (X, Y), for every (train, test) pair of row indices; rows in the given order.
@@ -199,7 +200,7 @@ def cross_validated_pls(
     predictions = {}
     for group in _groups(len(splits), _group_size(X, Y, splits, n_components, budget, rows)):
         states = {i: _start(X, Y, Yc, rows, shared, *splits[i], n_components) for i in group}
-        _fit_lockstep(list(states.values()), rows, Yc, max_iter, tol)
+        _fit_lockstep(list(states.values()), rows, Yc, max_iter, tol, on_component)
         for i, state in states.items():
             predictions[i] = _refit(X, Y, state, n_components, max_iter, tol) if state.status == "refit" else state.predict(X)
     return [predictions[i] for i in range(len(splits))]
@@ -220,7 +221,7 @@ def _groups(count: int, largest: int) -> list[range]:
     return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def _fit_lockstep(states: list[_Split], rows: CentredRows, Yc: np.ndarray, max_iter: int, tol: float) -> None:
+def _fit_lockstep(states: list[_Split], rows: CentredRows, Yc: np.ndarray, max_iter: int, tol: float, on_component=None) -> None:
     """Every component of every split: weights per split, then the two passes over X for all at once."""
     while active := [state for state in states if state.status == "active"]:
         for state in active:
@@ -237,6 +238,8 @@ def _fit_lockstep(states: list[_Split], rows: CentredRows, Yc: np.ndarray, max_i
         Yt = Yc.T @ T
         for i, (state, t) in enumerate(zip(active, scores)):
             state.deflate(t, Xt[:, i], Yt[:, i])
+        if on_component:
+            on_component(max(state.k for state in states))
 
 
 def _refit(X, Y, state: _Split, n_components: int, max_iter: int, tol: float) -> np.ndarray:

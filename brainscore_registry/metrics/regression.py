@@ -182,6 +182,7 @@ class CrossRegressedCorrelation:
         self.n_splits = n_splits
         self.train_size = train_size
         self.random_state = random_state
+        self.progress = None  # progress(stage, done, total): splits done (components, for the lockstep pls)
 
     def params(self) -> dict:
         return {
@@ -191,6 +192,9 @@ class CrossRegressedCorrelation:
             "train_size": self.train_size,
             "random_state": self.random_state,
         }
+
+    def _report(self, stage: str, total: int):
+        return (lambda done: self.progress(stage, done, total)) if self.progress else (lambda done: None)
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         check_model_against_data(source, target)
@@ -220,15 +224,20 @@ class CrossRegressedCorrelation:
             Y_by_source = np.empty_like(Y_all)
             Y_by_source[source_index] = Y_all
             predictions = cross_validated_pls(
-                X_all, Y_by_source, [(source_index[tr], source_index[te]) for tr, te in splits], n_components=PLS_COMPONENTS
+                X_all,
+                Y_by_source,
+                [(source_index[tr], source_index[te]) for tr, te in splits],
+                n_components=PLS_COMPONENTS,
+                on_component=self._report(f"pls: {len(splits)} splits, components", PLS_COMPONENTS),
             )
             raw = [pearson_per_column(Y_all[te], pred) for (_, te), pred in zip(splits, predictions)]
         else:
-            raw = [
-                _fit_predict_correlate(
-                    REGRESSIONS[self.regression], X_all[source_index[tr]], Y_all[tr], X_all[source_index[te]], Y_all[te]
-                )[0]
-                for tr, te in splits
-            ]
+            report, raw = self._report(f"{self.regression}: splits", len(splits)), []
+            for tr, te in splits:
+                model = REGRESSIONS[self.regression]
+                raw.append(
+                    _fit_predict_correlate(model, X_all[source_index[tr]], Y_all[tr], X_all[source_index[te]], Y_all[te])[0]
+                )
+                report(len(raw))
         units = tuple(np.asarray(target["neuroid_id"].values, dtype=str)[neuroid_order])
         return aggregate_splits(np.array(raw, dtype=np.float64), units, **self.params())

@@ -1,0 +1,192 @@
+"""Model cards (`card.yaml`): how a local PyTorch network commits to the brain-model interface.
+
+A card names the network (`factory`: `path/to/file.py:function` returning a `torch.nn.Module`, paths
+relative to the card), its optional `weights` (a state dict loaded with `torch.load(weights_only=True)`,
+or a `.safetensors` file: never arbitrary unpickling), its input `preprocessing`, the `visual_degrees`
+its input spans, the `layers` it commits to per region and the `readout_layer` for behaviour.
+
+The model's identity is the hash of the card's content together with the sha256 of the weights file and
+of the factory's source file: change any of them and it is a different model (and a different cache key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .errors import UserInputError, did_you_mean
+from .hashing import canonical_json
+from .metadata import parse_metadata, read_yaml
+from .schemas import Strict, _identifier
+from .vocabulary import REGIONS
+
+CARD_HINT = "examples/models/*/card.yaml"
+
+
+class Preprocessing(Strict):
+    image_size: int = Field(gt=0, description="side of the square network input, pixels")
+    resize: Literal["shorter_side", "stretch"] = Field(default="shorter_side", description="how images reach image_size")
+    crop: Literal["center", "none"] = Field(default="center", description="after resizing the shorter side")
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+class ModelCard(Strict):
+    name: str
+    factory: str = Field(description="path/to/file.py:function, relative to the card")
+    weights: str | None = Field(default=None, description="state dict file (.pt/.pth via weights_only, or .safetensors)")
+    preprocessing: Preprocessing
+    visual_degrees: float = Field(gt=0, description="degrees of visual angle the network's input spans")
+    layers: dict[str, str] = Field(description="region -> layer name, e.g. {V1: stage1, IT: stage4}")
+    readout_layer: str | None = Field(default=None, description="layer a behavioural readout is fitted on")
+    description: str = ""
+
+    _name = field_validator("name")(_identifier)
+
+    @field_validator("factory")
+    @classmethod
+    def _factory_form(cls, value: str) -> str:
+        path, _, function = value.rpartition(":")
+        if not path.endswith(".py") or not function.isidentifier():
+            raise ValueError(f"{value!r} is not 'path/to/file.py:function'")
+        return value
+
+    @field_validator("layers")
+    @classmethod
+    def _regions(cls, value: dict[str, str]) -> dict[str, str]:
+        for region in value:
+            if region not in REGIONS:
+                raise ValueError(f"unknown region {region!r}.{did_you_mean(region, REGIONS)} Known: {', '.join(REGIONS)}")
+        return value
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LoadedCard:
+    """A validated card with its file, resolved paths and identity hashes."""
+
+    def __init__(self, card: ModelCard, path: Path) -> None:
+        self.card, self.path = card, path
+        factory_file, _, self.function = card.factory.rpartition(":")
+        self.factory_file = (path.parent / factory_file).resolve()
+        self.weights_file = (path.parent / card.weights).resolve() if card.weights else None
+        for field, file in (("factory", self.factory_file), ("weights", self.weights_file)):
+            if file is not None and not file.is_file():
+                raise UserInputError(
+                    f"{file} does not exist", file=path, field=field, fix=f"give a path relative to the card ({path.parent})"
+                )
+
+    def identity(self) -> dict:
+        """The hashes that make up the model's identity."""
+        return {
+            "name": self.card.name,
+            "card_sha256": hashlib.sha256(canonical_json(self.card.model_dump(mode="json"))).hexdigest(),
+            "weights_sha256": sha256_file(self.weights_file) if self.weights_file else None,
+            "factory_sha256": sha256_file(self.factory_file),
+            "layers": dict(self.card.layers),
+            "readout_layer": self.card.readout_layer,
+            "visual_degrees": self.card.visual_degrees,
+        }
+
+    def identity_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.identity())).hexdigest()
+
+    def build(self):
+        """The network, with its weights loaded; in eval mode."""
+        import torch
+
+        module = self._factory()()
+        if not isinstance(module, torch.nn.Module):
+            raise UserInputError(
+                f"{self.card.factory} returned {type(module).__name__}, not a torch.nn.Module",
+                file=self.path,
+                field="factory",
+                fix="return the network from the factory function",
+            )
+        if self.weights_file is not None:
+            self._load_weights(module)
+        return module.eval()
+
+    def _factory(self):
+        name = f"bsr_model_{hashlib.sha256(str(self.factory_file).encode()).hexdigest()[:12]}"
+        spec = importlib.util.spec_from_file_location(name, self.factory_file)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's code: report it, do not crash with their traceback
+            sys.modules.pop(name, None)
+            raise UserInputError(
+                f"importing {self.factory_file} failed: {type(exc).__name__}: {exc}",
+                file=self.path,
+                field="factory",
+                fix="make the factory file importable on its own",
+            ) from None
+        function = getattr(module, self.function, None)
+        if function is None:
+            public = [n for n in vars(module) if callable(vars(module)[n]) and not n.startswith("_")]
+            raise UserInputError(
+                f"{self.factory_file} has no function {self.function!r}.{did_you_mean(self.function, public)}",
+                file=self.path,
+                field="factory",
+                fix=f"name one of: {', '.join(public)}",
+            )
+
+        def call():
+            try:
+                return function()
+            except Exception as exc:
+                raise UserInputError(
+                    f"{self.card.factory} raised {type(exc).__name__}: {exc}",
+                    file=self.path,
+                    field="factory",
+                    fix="make the factory build the network without arguments",
+                ) from None
+
+        return call
+
+    def _load_weights(self, module) -> None:
+        import torch
+
+        try:
+            if self.weights_file.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                state = load_file(str(self.weights_file))
+            else:
+                state = torch.load(self.weights_file, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise UserInputError(
+                f"cannot read weights {self.weights_file}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                file=self.path,
+                field="weights",
+                fix="save a state dict with torch.save(model.state_dict(), path) or safetensors",
+            ) from None
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            detail = " ".join(str(exc).split())[:400]
+            raise UserInputError(
+                f"the weights do not match the network: {detail}",
+                file=self.path,
+                field="weights",
+                fix="use weights saved from this architecture",
+            ) from None
+
+
+def load_card(path: str | Path) -> LoadedCard:
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise UserInputError(f"{path} does not exist", field="model", fix="give the path to a card.yaml")
+    return LoadedCard(parse_metadata(read_yaml(path), ModelCard, file=path, hint=CARD_HINT), path)

@@ -1,0 +1,157 @@
+"""Running a benchmark: its pinned data, its procedure on a brain model (or given predictions), its
+metric and ceiling, and the normalisation into a ceiled score.
+
+Procedures (as Brain-Score's benchmarks):
+- neural: the recordings of `procedure.region` in the one time bin `procedure.time_bins` names; the
+  model records the same region while looking at the stimuli placed at `procedure.visual_degrees`;
+  the metric compares the model's `presentation × neuroid` responses with the repetition-averaged
+  recordings; a computed ceiling gets the repetition-level recordings.
+- behavioural: the model performs `procedure.task` (`probabilities` or `label`) with a readout fitted
+  on the pinned `fitting_stimuli` (labels from their table's `label`, `truth`, `object_name` or
+  `category` column); the metric compares its output with the trials.
+- similarity: the model's responses in the region's layer against the per-subject RDMs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .benchmark_specs import BenchmarkSpec
+from .brain_model import BrainModel
+from .catalog import Registry
+from .errors import UserInputError, preview
+from .loading import load_assembly, load_stimulus_set
+from .metrics import CEILINGS, average_repetitions, load_metric
+from .metrics.normalization import ceil_score
+from .metrics.score import BenchmarkScore, Score
+from .screen import PlacedStimuli
+
+LABEL_COLUMNS = ("label", "truth", "object_name", "category")
+
+
+@dataclass
+class BenchmarkData:
+    spec: BenchmarkSpec
+    assembly: xr.DataArray
+    stimulus_set: object
+    fitting_stimuli: object | None
+
+    @property
+    def kind(self) -> str:
+        return self.assembly.attrs["bsr"]["kind"] if "bsr" in self.assembly.attrs else _kind_of(self.assembly)
+
+    @property
+    def versions(self) -> dict[str, str | None]:
+        return {
+            "assembly": self.spec.assembly,
+            "stimulus_set": self.stimulus_set.version,
+            "fitting_stimuli": self.fitting_stimuli.version if self.fitting_stimuli is not None else None,
+        }
+
+
+def _kind_of(assembly: xr.DataArray) -> str:
+    if "stimulus_a" in assembly.dims:
+        return "similarity"
+    return "neural" if "neuroid" in assembly.dims else "behavioral"
+
+
+def load_benchmark_data(spec: BenchmarkSpec, registry: Registry, verify: bool = False) -> BenchmarkData:
+    assembly = load_assembly(spec.assembly, registry=registry, verify=verify)
+    stimulus_set = load_stimulus_set(assembly.attrs["bsr"]["metadata"]["stimulus_set"], registry=registry, verify=verify)
+    fitting = load_stimulus_set(spec.fitting_stimuli, registry=registry, verify=verify) if spec.fitting_stimuli else None
+    return BenchmarkData(spec, assembly, stimulus_set, fitting)
+
+
+def neural_target(spec: BenchmarkSpec, assembly: xr.DataArray) -> xr.DataArray:
+    """Repetition-level `presentation × neuroid` recordings of the spec's region and time bin."""
+    procedure = spec.procedure
+    if "region" in assembly.coords:
+        chosen = np.asarray(assembly["region"].values).astype(str) == procedure.region
+        if not chosen.any():
+            regions = sorted(set(np.asarray(assembly["region"].values).astype(str)))
+            raise UserInputError(
+                f"the data have no neuroids in region {procedure.region!r} (they have {', '.join(regions)})",
+                field="procedure.region",
+                fix="name a recorded region in the benchmark spec",
+            )
+        assembly = assembly.isel(neuroid=chosen)
+    if len(procedure.time_bins) != 1:
+        raise UserInputError(
+            f"the procedure lists {len(procedure.time_bins)} time bins; these metrics compare one",
+            field="procedure.time_bins",
+            fix="make one benchmark per time bin",
+        )
+    start, end = procedure.time_bins[0]
+    bins = list(zip(assembly["time_bin_start"].values.tolist(), assembly["time_bin_end"].values.tolist()))
+    if (start, end) not in bins:
+        raise UserInputError(
+            f"the data have no time bin [{start}, {end}) (they have {preview([list(b) for b in bins])})",
+            field="procedure.time_bins",
+            fix="name a recorded time bin",
+        )
+    return assembly.isel(time_bin=bins.index((start, end)))
+
+
+def ceiling_for(spec: BenchmarkSpec, target: xr.DataArray) -> Score:
+    if spec.ceiling.value is not None:
+        error = spec.ceiling.error if spec.ceiling.error is not None else float("nan")
+        return Score(spec.ceiling.value, error, np.array([[spec.ceiling.value]]), (), {"method": "pinned"})
+    return CEILINGS[spec.ceiling.method](target)
+
+
+def fitting_labels(stimuli) -> list[str]:
+    table = stimuli.table
+    for column in LABEL_COLUMNS:
+        if column in table.columns:
+            return [str(v) for v in table[column]]
+    raise UserInputError(
+        f"the fitting stimuli {stimuli.version} have no label column",
+        field="fitting_stimuli",
+        fix=f"give their table one of the columns {', '.join(LABEL_COLUMNS)}",
+    )
+
+
+def model_responses(data: BenchmarkData, model: BrainModel) -> xr.DataArray:
+    """Run the spec's procedure on the model: what the metric compares with the data."""
+    procedure = data.spec.procedure
+    ids = _stimulus_ids(data)
+    placed = PlacedStimuli.of(data.stimulus_set, procedure.visual_degrees, model.visual_degrees(), ids)
+    if procedure.task is not None and procedure.task != "passive":
+        fitting = data.fitting_stimuli
+        placed_fitting = (
+            PlacedStimuli.of(fitting, procedure.visual_degrees, model.visual_degrees()) if fitting is not None else None
+        )
+        model.start_task(procedure.task, placed_fitting, fitting_labels(fitting) if fitting is not None else None)
+        return model.look_at(placed, procedure.number_of_trials)
+    model.start_recording(procedure.region, procedure.time_bins or [(0, 1)])
+    responses = model.look_at(placed, procedure.number_of_trials)
+    return responses.isel(time_bin=0) if "time_bin" in responses.dims else responses
+
+
+def _stimulus_ids(data: BenchmarkData) -> list[str]:
+    assembly = data.assembly
+    if "stimulus_a" in assembly.dims:
+        return sorted(np.asarray(assembly["stimulus_a"].values).astype(str).tolist())
+    return sorted(set(np.asarray(assembly["stimulus_id"].values).astype(str).tolist()))
+
+
+def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> BenchmarkScore:
+    """Metric, ceiling and normalisation on the model's (or a predictions file's) responses."""
+    spec = data.spec
+    metric = load_metric(spec.metric.name, **spec.metric.params)
+    if progress is not None and hasattr(metric, "progress"):
+        metric.progress = progress
+    if data.kind == "neural":
+        target = neural_target(spec, data.assembly)
+        raw = metric(source, average_repetitions(target))
+    else:
+        target = data.assembly
+        raw = metric(source, target)
+    return ceil_score(raw, ceiling_for(spec, target), spec.normalization)
+
+
+def run_benchmark(data: BenchmarkData, model: BrainModel, progress=None) -> BenchmarkScore:
+    return evaluate(data, model_responses(data, model), progress)

@@ -1,0 +1,170 @@
+"""A local PyTorch network behind the brain-model interface, as its model card commits it.
+
+Recording returns the activations of the layer mapped to the region, flattened, one column per unit,
+and, since the network is static, the same response in every requested time bin. Behaviour uses a
+readout on `readout_layer`: as Brain-Score's probabilities mapping, the fitting stimuli's features
+are standardised and a multinomial logistic regression (C = 1e-3) is fitted to their labels;
+`probabilities` returns its class probabilities, `label` its most probable class.
+
+Activations are cached by content (see activation_cache); extraction shows progress through the
+`progress(stage, done, total)` callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from .activation_cache import ActivationCache, cache_key
+from .activations import extract, layer_modules, resolve_device
+from .errors import UserInputError
+from .model_card import LoadedCard
+from .screen import PlacedStimuli
+
+Progress = Callable[[str, int, int], None]
+
+
+class TorchBrainModel:
+    def __init__(
+        self,
+        card: LoadedCard,
+        *,
+        device: str = "auto",
+        bf16: bool = False,
+        batch_size: int = 64,
+        cache: ActivationCache | None = None,
+        progress: Progress | None = None,
+        layers: dict[str, str] | None = None,
+    ) -> None:
+        self.card = card
+        self.device = resolve_device(device)
+        self.bf16 = bf16 and self.device == "cuda"
+        self.batch_size = batch_size
+        self.cache = cache if cache is not None else ActivationCache()
+        self.progress = progress
+        self.layers = dict(layers if layers is not None else card.card.layers)
+        self._identity = card.identity_hash()
+        self._network = None
+        self._mode: tuple = ("passive",)
+        self.cache_hits = 0
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.card.card.name}@{self._identity[:12]}"
+
+    @property
+    def network(self):
+        if self._network is None:
+            self._network = self.card.build()
+        return self._network
+
+    def visual_degrees(self) -> float:
+        return self.card.card.visual_degrees
+
+    def numeric_setting(self) -> str:
+        import torch
+
+        return f"{self.device}|{'bf16' if self.bf16 else 'fp32'}|torch={torch.__version__}|threads={torch.get_num_threads()}"
+
+    def start_recording(self, region: str, time_bins: list[tuple[int, int]]) -> None:
+        if region not in self.layers:
+            raise UserInputError(
+                f"the model commits no layer to region {region!r} (it maps {', '.join(self.layers) or 'none'})",
+                file=self.card.path,
+                field="layers",
+                fix=f"add `{region}: <layer>` under layers (or run `bsr map-layers`)",
+            )
+        self._mode = ("recording", self.layers[region], [tuple(b) for b in time_bins])
+
+    def start_task(self, task: str, fitting_stimuli: PlacedStimuli | None = None, labels: list[str] | None = None) -> None:
+        if task == "passive":
+            self._mode = ("passive",)
+            return
+        if task not in ("probabilities", "label"):
+            raise UserInputError(f"unknown task {task!r}", field="task", fix="use passive, probabilities or label")
+        layer = self.card.card.readout_layer
+        if layer is None:
+            raise UserInputError(
+                "behavioural tasks need a readout layer",
+                file=self.card.path,
+                field="readout_layer",
+                fix="name the layer to read out from",
+            )
+        if fitting_stimuli is None or labels is None:
+            raise UserInputError(
+                f"the {task} task fits a readout and needs fitting stimuli with labels",
+                field="fitting_stimuli",
+                fix="pin fitting_stimuli in the benchmark spec",
+            )
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        features = self.activations(fitting_stimuli, layer)
+        readout = make_pipeline(StandardScaler(), LogisticRegression(C=1e-3, max_iter=1000))
+        readout.fit(features, np.asarray(labels))
+        self._mode = (task, layer, readout)
+
+    def activations(self, stimuli: PlacedStimuli, layer: str) -> np.ndarray:
+        """`stimuli × units` float32 activations of one layer, from the cache when it has them."""
+        key = cache_key(self._identity, stimuli.key, layer, self.numeric_setting())
+        cached = self.cache.get(key)
+        if cached is not None and cached[1] == list(stimuli.ids):
+            self.cache_hits += 1
+            return cached[0]
+        try:
+            layer_modules(self.network, [layer])  # a clear error for an unknown layer before any work
+        except UserInputError as exc:
+            raise UserInputError(exc.message, file=self.card.path, field="layers", fix=exc.fix) from None
+        done = [0]
+
+        def on_batch(n: int) -> None:
+            done[0] += n
+            if self.progress:
+                self.progress(f"extract {self.card.card.name}.{layer}", done[0], len(stimuli))
+
+        values = extract(
+            self.network,
+            [layer],
+            stimuli.images(),
+            len(stimuli),
+            self.card.card.preprocessing,
+            device=self.device,
+            bf16=self.bf16,
+            batch_size=self.batch_size,
+            on_batch=on_batch,
+        )[layer]
+        self.cache.put(key, values, list(stimuli.ids))
+        return values
+
+    def look_at(self, stimuli: PlacedStimuli, number_of_trials: int = 1) -> xr.DataArray:
+        mode = self._mode[0]
+        if mode == "passive":
+            raise UserInputError("call start_recording or start_task before look_at", field="task", fix="start a task")
+        ids = np.array(stimuli.ids, dtype=object)
+        if mode == "recording":
+            _, layer, time_bins = self._mode
+            values = self.activations(stimuli, layer)
+            return xr.DataArray(
+                np.repeat(values[:, :, None], len(time_bins), axis=2),  # a static network: the same in every bin
+                dims=("presentation", "neuroid", "time_bin"),
+                coords={
+                    "stimulus_id": ("presentation", ids),
+                    "neuroid_id": ("neuroid", [f"{layer}.{i}" for i in range(values.shape[1])]),
+                    "layer": ("neuroid", [layer] * values.shape[1]),
+                    "time_bin_start": ("time_bin", [b[0] for b in time_bins]),
+                    "time_bin_end": ("time_bin", [b[1] for b in time_bins]),
+                },
+            )
+        _, layer, readout = self._mode
+        probabilities = readout.predict_proba(self.activations(stimuli, layer))
+        classes = np.asarray(readout.classes_).astype(str)
+        if mode == "probabilities":
+            return xr.DataArray(
+                probabilities, dims=("presentation", "choice"), coords={"stimulus_id": ("presentation", ids), "choice": classes}
+            )
+        return xr.DataArray(
+            classes[probabilities.argmax(axis=1)], dims=("presentation",), coords={"stimulus_id": ("presentation", ids)}
+        )

@@ -1,0 +1,159 @@
+"""Scoring local PyTorch models end to end: records that verify, tampering that does not, reproduction
+from the record alone, and the refusals a modeler needs to see."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from .scoring_setup import CONVNET, WIDENET, build_benchmark_registry
+
+BENCHMARKS = ("Syn.IT-ridge", "Syn.objects-accuracy", "Syn.IT-rsa")
+
+
+@pytest.fixture(scope="module")
+def bench_registry(tmp_path_factory):
+    return build_benchmark_registry(tmp_path_factory.mktemp("bench"))
+
+
+def _score(cli, registry, card, *benchmarks, extra=()):
+    args = ["--registry", registry.root, "score", "--model", card, "--device", "cpu", "--json", *extra]
+    for b in benchmarks:
+        args += ["-b", b]
+    return cli(*args)
+
+
+def test_both_example_models_score_verify_and_reproduce(cli, bench_registry):
+    for card in (CONVNET, WIDENET):
+        result = _score(cli, bench_registry, card, *BENCHMARKS)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)
+        assert [r["benchmark"] for r in rows] == list(BENCHMARKS)
+        for row in rows:
+            assert -1 <= row["raw"] <= 1 and row["ceiling"] > 0, row
+            verified = cli("--registry", bench_registry.root, "verify", row["record"], "--json")
+            assert verified.exit_code == 0, verified.output
+            record = json.loads(Path(row["record"]).read_text())
+            assert record["data"]["assembly"].count("sha256:") == 1 and record["model"]["weights_sha256"] is None
+            assert record["environment"]["torch"] == torch.__version__ and record["code"]["version"]
+        reproduced = cli(
+            "--registry", bench_registry.root, "reproduce", rows[0]["record"], "--model", card, "--device", "cpu", "--json"
+        )
+        assert reproduced.exit_code == 0, reproduced.output
+        report = json.loads(reproduced.stdout)
+        assert report["tolerance"]["setting"] == "same_setting" and all(r["delta"] == 0 for r in report["rows"])
+
+
+def _other_hash(pin: str) -> str:
+    return pin[:-1] + ("0" if pin[-1] != "0" else "1")
+
+
+def _tampered(path: Path, tmp_path: Path, change) -> Path:
+    record = json.loads(path.read_text())
+    change(record)
+    target = tmp_path / "tampered.json"
+    target.write_text(json.dumps(record))
+    return target
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda r: r["score"].__setitem__("value", r["score"]["value"] + 1e-9), "changed after signing"),
+        (
+            lambda r: r["data"].__setitem__(
+                "assembly", r["data"]["assembly"][:-1] + ("0" if r["data"]["assembly"][-1] != "0" else "1")
+            ),
+            "changed after signing",
+        ),
+        (lambda r: r["environment"].__setitem__("numpy", "0.0.1"), "changed after signing"),
+        (lambda r: r.pop("signature"), "not signed"),
+        (lambda r: r.__setitem__("extra", 1), "does not follow bsr-score-record-v1"),
+    ],
+)
+def test_changing_any_field_breaks_verification(cli, bench_registry, tmp_path, change, reason):
+    result = _score(cli, bench_registry, CONVNET, "Syn.IT-ridge", extra=["--out", tmp_path / "record.json"])
+    assert result.exit_code == 0, result.output
+    broken = _tampered(tmp_path / "record.json", tmp_path, change)
+    verified = cli("--registry", bench_registry.root, "verify", broken)
+    assert verified.exit_code == 1 and reason in verified.output and "Traceback" not in verified.output
+
+
+def test_a_record_signed_by_another_key_fails_against_the_trusted_key(cli, bench_registry, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    assert _score(cli, bench_registry, CONVNET, "Syn.IT-ridge", extra=["--out", tmp_path / "r.json"]).exit_code == 0
+    ours = cli("keys", "show", "--json")
+    (tmp_path / "ours.pub").write_text(json.loads(ours.stdout)["public_key_pem"])
+    other = Ed25519PrivateKey.generate().public_key()
+    (tmp_path / "other.pub").write_bytes(
+        other.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    trusted = cli("--registry", bench_registry.root, "verify", tmp_path / "r.json", "--trusted-key", tmp_path / "ours.pub")
+    assert trusted.exit_code == 0, trusted.output
+    refused = cli("--registry", bench_registry.root, "verify", tmp_path / "r.json", "--trusted-key", tmp_path / "other.pub")
+    assert refused.exit_code == 1 and "not the trusted key" in refused.output
+    assert "PRIVATE" not in ours.stdout
+
+
+def _card_with_weights(tmp_path: Path, seed: int) -> Path:
+    import importlib.util
+
+    directory = tmp_path / "weighted"
+    directory.mkdir(exist_ok=True)
+    shutil.copy(CONVNET.parent / "model.py", directory / "model.py")
+    spec = importlib.util.spec_from_file_location("convnet4_for_weights", directory / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.save(module.build(seed).state_dict(), directory / "weights.pt")
+    card = yaml.safe_load(CONVNET.read_text())
+    card["weights"] = "weights.pt"
+    (directory / "card.yaml").write_text(yaml.safe_dump(card))
+    return directory / "card.yaml"
+
+
+def test_reproduce_refuses_different_weights(cli, bench_registry, tmp_path):
+    card = _card_with_weights(tmp_path, seed=3)
+    result = _score(cli, bench_registry, card, "Syn.IT-ridge", extra=["--out", tmp_path / "r.json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["model"]["weights_sha256"]
+    _card_with_weights(tmp_path, seed=4)  # same card, other weights
+    refused = cli("--registry", bench_registry.root, "reproduce", tmp_path / "r.json", "--model", card, "--device", "cpu")
+    assert (
+        refused.exit_code == 2 and "the weights differ from the record's" in refused.output and "Traceback" not in refused.output
+    )
+
+
+def test_layers_all_scores_every_stage(cli, bench_registry):
+    result = _score(cli, bench_registry, CONVNET, "Syn.IT-ridge", extra=["--layers", "all"])
+    assert result.exit_code == 0, result.output
+    models = [r["model"] for r in json.loads(result.stdout)]
+    assert models == [f"convnet4 ({layer})" for layer in ("stage1", "stage2", "stage3", "stage4", "pool", "classifier")]
+
+
+def test_map_layers_writes_the_best_layer_into_the_card(cli, bench_registry, tmp_path):
+    directory = tmp_path / "card"
+    shutil.copytree(CONVNET.parent, directory)
+    result = cli(
+        "--registry",
+        bench_registry.root,
+        "map-layers",
+        "-m",
+        directory / "card.yaml",
+        "-b",
+        "Syn.IT-ridge",
+        "--device",
+        "cpu",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    best = max(summary["scores"]["IT"], key=summary["scores"]["IT"].get)
+    assert summary["layers"] == {"IT": best}
+    assert yaml.safe_load((directory / "card.yaml").read_text())["layers"]["IT"] == best
