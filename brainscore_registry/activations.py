@@ -9,6 +9,7 @@ the model card. Optional bf16 autocast on CUDA.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
@@ -84,11 +85,10 @@ def extract(
     buffers: dict[str, torch.Tensor] = {}
     done = 0
     try:
+        prepared = _prepared(images, batch_size, preprocessing, prefetch=device == "cuda")
         with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=bf16 and device == "cuda"):
-            for batch in _batches(images, batch_size):
-                x = torch.from_numpy(np.stack([preprocess(image, preprocessing) for image in batch])).to(
-                    device, non_blocking=True
-                )
+            for batch, pixels in prepared:
+                x = torch.from_numpy(pixels).to(device, non_blocking=True)
                 network(x)
                 for name in layers:
                     output = captured[name]
@@ -104,6 +104,28 @@ def extract(
         for handle in handles:
             handle.remove()
     return {name: buffer.cpu().numpy() for name, buffer in buffers.items()}
+
+
+def _prepared(images: Iterable[Image.Image], batch_size: int, preprocessing, prefetch: bool):
+    """(batch, preprocessed pixels) pairs; with `prefetch`, the next batch is decoded and preprocessed
+    on a CPU thread while the device runs the current one."""
+
+    def prepare(batch):
+        return batch, np.stack([preprocess(image, preprocessing) for image in batch])
+
+    batches = _batches(images, batch_size)
+    if not prefetch:
+        yield from map(prepare, batches)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="bsr-preprocess") as pool:
+        pending = None
+        for batch in batches:
+            following = pool.submit(prepare, batch)
+            if pending is not None:
+                yield pending.result()
+            pending = following
+        if pending is not None:
+            yield pending.result()
 
 
 def _batches(images: Iterable[Image.Image], size: int):

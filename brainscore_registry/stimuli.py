@@ -223,10 +223,16 @@ def build_stimulus_set(
 class StimulusSet:
     """A registered stimulus set: its table and lazy access to each file's original bytes."""
 
+    WINDOW = 64 << 20  # image bytes are read in windows of this size: one zarr read serves many images
+
     def __init__(self, ds: xr.Dataset, version: str | None = None) -> None:
         self._ds = ds
         self.version = version
         self._row = {sid: i for i, sid in enumerate(np.asarray(ds["stimulus_id"].values, dtype=object))}
+        self._offsets = np.asarray(ds["byte_offset"].values, dtype=np.int64)
+        self._lengths = np.asarray(ds["byte_length"].values, dtype=np.int64)
+        self._digests = np.asarray(ds["sha256"].values, dtype=object)
+        self._window: tuple[int, np.ndarray] | None = None
 
     @property
     def dataset(self) -> xr.Dataset:
@@ -271,15 +277,25 @@ class StimulusSet:
                 field="stimulus_id",
                 fix="use an id from the stimulus set's table",
             ) from None
-        start, length = int(self._ds["byte_offset"].values[i]), int(self._ds["byte_length"].values[i])
-        data = np.asarray(self._ds["image_bytes"][start : start + length].values).tobytes()
-        if hashlib.sha256(data).hexdigest() != self._ds["sha256"].values[i]:
+        data = self._read(int(self._offsets[i]), int(self._lengths[i]))
+        if hashlib.sha256(data).hexdigest() != self._digests[i]:
             from .errors import IntegrityError
 
             raise IntegrityError(
                 f"the bytes of stimulus {stimulus_id!r} do not match their recorded sha256", fix="pull the stimulus set again"
             )
         return data
+
+    def _read(self, start: int, length: int) -> bytes:
+        """Bytes [start, start + length) of the concatenated files, through a window that serves
+        neighbouring images (stimuli are usually read in table order) without another zarr read."""
+        if self._window is None or not (self._window[0] <= start and start + length <= self._window[0] + len(self._window[1])):
+            if length > self.WINDOW:
+                return np.asarray(self._ds["image_bytes"][start : start + length].values).tobytes()
+            stop = min(start + self.WINDOW, self._ds.sizes[self._ds["image_bytes"].dims[0]])
+            self._window = (start, np.asarray(self._ds["image_bytes"][start:stop].values))
+        offset = start - self._window[0]
+        return self._window[1][offset : offset + length].tobytes()
 
     def open_image(self, stimulus_id: str) -> Image.Image:
         return Image.open(io.BytesIO(self.image_bytes(stimulus_id)))

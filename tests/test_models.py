@@ -196,3 +196,16 @@ def test_reproduce_with_another_thread_count_is_held_to_the_documented_tolerance
     report = json.loads(result.stdout)
     assert result.exit_code == 0 and report["tolerance"] == {"setting": "cpu_threads", "value": 1e-6}
     assert tolerance_for(record, "cuda", threads) == ("gpu_vs_cpu", 1e-3)
+
+
+def test_safetensors_weights_load_and_count_in_the_identity(tmp_path):
+    from safetensors.torch import save_file
+
+    card_path = _card(tmp_path, weights="weights.safetensors")
+    network = load_card(CONVNET).build()
+    save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(card_path.parent / "weights.safetensors"))
+    card = load_card(card_path)
+    loaded = card.build()
+    for name, value in network.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value)
+    assert card.identity()["weights_sha256"] and card.identity_hash() != load_card(CONVNET).identity_hash()
