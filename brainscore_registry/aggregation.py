@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .benchmark_specs import BenchmarkSpec, benchmarks_dir
+from .benchmark_specs import AGGREGATES, BenchmarkSpec, benchmarks_dir
 from .errors import UserInputError
 from .metadata import read_yaml
-
-AGGREGATES = "aggregates.yaml"
 
 
 @dataclass

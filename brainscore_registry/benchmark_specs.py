@@ -26,9 +26,12 @@ from .metadata import parse_metadata, read_yaml
 from .schemas import Strict, _identifier
 from .vocabulary import REGIONS
 
-Normalization = Literal["none", "r2_over_ceiling", "raw_over_sqrt_ceiling", "raw_over_ceiling_clipped", "raw_over_ceiling"]
+Normalization = Literal[
+    "none", "r2_over_ceiling", "raw_over_sqrt_ceiling", "raw_over_ceiling_clipped", "raw_over_ceiling", "closeness_over_ceiling"
+]
 Task = Literal["passive", "probabilities", "label"]
 FINGERPRINTS = "fingerprints.json"
+AGGREGATES = "aggregates.yaml"
 NUMBERS = {"assembly", "fitting_stimuli", "procedure", "metric", "ceiling", "normalization"}  # fields that change scores
 
 
@@ -161,14 +164,19 @@ def load_spec(path: Path) -> BenchmarkSpec:
     return spec
 
 
+def spec_paths(root: Path) -> list[Path]:
+    """Every spec file (`aggregates.yaml`, the aggregation tree, is not a spec)."""
+    return [p for p in sorted(benchmarks_dir(root).glob("*.yaml")) if p.name != AGGREGATES]
+
+
 def list_specs(root: Path) -> list[BenchmarkSpec]:
-    return [load_spec(p) for p in sorted(benchmarks_dir(root).glob("*.yaml"))]
+    return [load_spec(p) for p in spec_paths(root)]
 
 
 def find_spec(root: Path, benchmark_id: str) -> BenchmarkSpec:
     path = benchmarks_dir(root) / f"{benchmark_id}.yaml"
-    if not path.is_file():
-        known = [p.stem for p in sorted(benchmarks_dir(root).glob("*.yaml"))]
+    if not path.is_file() or path.name == AGGREGATES:
+        known = [p.stem for p in spec_paths(root)]
         raise UserInputError(
             f"no benchmark {benchmark_id!r} in {benchmarks_dir(root)}.{did_you_mean(benchmark_id, known)}",
             field="benchmark",

@@ -6,7 +6,7 @@ import typer
 
 import brainscore_registry
 
-from . import benchmarks, common, demo, init, inspect, keys, meta, register, remote, score, transfer
+from . import benchmarks, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
 
 app = typer.Typer(
     name="bsr",
@@ -54,6 +54,7 @@ app.command("verify")(score.verify)
 app.command("reproduce")(score.reproduce)
 app.command("map-layers")(score.map_layers)
 app.add_typer(keys.app, name="keys")
+app.command("package")(package.package)
 app.command("demo")(demo.demo)
 
 

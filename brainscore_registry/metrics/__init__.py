@@ -12,7 +12,7 @@ from functools import partial
 from ..errors import UserInputError, did_you_mean
 from .ceilings import internal_consistency
 from .data import average_repetitions
-from .decisions import accuracy, shape_bias
+from .decisions import accuracy, shape_bias, shape_bias_subjects
 from .dprime import ImageLevelConsistency
 from .error_consistency import ErrorConsistency
 from .regression import REGRESSIONS, SPLIT_REGRESSIONS, CrossRegressedCorrelation, TrainTestSplitCorrelation
@@ -41,6 +41,7 @@ CEILINGS: dict[str, Callable] = {
     "i2n_split_half": lambda target: I2N().ceiling(target),
     "error_consistency_subject_pairs": lambda target: ErrorConsistency().ceiling(target),
     "rsa_noise_ceiling": rsa_noise_ceiling,
+    "shape_bias_subjects": shape_bias_subjects,
 }
 
 

@@ -7,6 +7,12 @@ shape_bias (Geirhos et al. 2019): on cue-conflict images (shape of one category,
 shape decisions / (shape + texture decisions); images whose shape and texture categories agree are
 excluded, and so are decisions that are neither (they count toward no term). Categories come from
 the `shape` and `texture` coordinates of the data, by stimulus_id.
+
+shape_bias_subjects (ceiling): how human a shape bias is, measured on the humans themselves. With
+b_i each subject's shape bias and μ₋ᵢ the mean of the others, the ceiling is the mean over subjects
+of 1 − |b_i − μ₋ᵢ|: how close a held-out human comes to the rest. Its attrs carry the human mean μ.
+The `closeness_over_ceiling` normalisation then scores a model's shape bias m as
+clip((1 − |m − μ|) / ceiling, 0, 1): 1 for a model as close to the human mean as humans are to each other.
 """
 
 from __future__ import annotations
@@ -56,6 +62,34 @@ def shape_bias_of(choices: np.ndarray, shape: np.ndarray, texture: np.ndarray) -
     texture_hits = int(((choices == texture) & conflict).sum())
     total = shape_hits + texture_hits
     return (shape_hits / total if total else float("nan")), shape_hits, texture_hits
+
+
+def subject_shape_biases(trials: xr.DataArray) -> dict[str, float]:
+    """Each subject's shape bias over their cue-conflict trials (`shape`, `texture`, `subject` coords)."""
+    for coord in ("subject", "shape", "texture"):
+        if coord not in trials.coords:
+            raise UserInputError(f"the trials have no {coord!r} coordinate", field=coord, fix=f"give every trial its {coord}")
+    subject = np.asarray(trials["subject"].values).astype(str)
+    choice = np.asarray(trials.values).astype(str)
+    shape, texture = (np.asarray(trials[c].values).astype(str) for c in ("shape", "texture"))
+    return {s: shape_bias_of(choice[subject == s], shape[subject == s], texture[subject == s])[0] for s in sorted(set(subject))}
+
+
+def shape_bias_subjects(trials: xr.DataArray) -> Score:
+    biases = subject_shape_biases(trials)
+    if len(biases) < 2:
+        raise UserInputError(
+            "the shape-bias ceiling needs at least 2 subjects", field="subject", fix="pin a ceiling value instead"
+        )
+    values = np.array(list(biases.values()))
+    closeness = np.array([1 - abs(b - np.delete(values, i).mean()) for i, b in enumerate(values)])
+    attrs = {
+        "method": "shape_bias_subjects",
+        "target": float(values.mean()),
+        "human_mean": float(values.mean()),
+        "subjects": biases,
+    }
+    return Score(float(closeness.mean()), float(closeness.std()), closeness[None, :], tuple(biases), attrs)
 
 
 def shape_bias(source: xr.DataArray, target: xr.DataArray) -> Score:

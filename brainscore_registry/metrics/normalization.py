@@ -7,6 +7,8 @@
 - `raw_over_ceiling_clipped` (error consistency): raw / ceiling clipped to [0, 1]; error = raw error /
   ceiling.
 - `raw_over_ceiling`: raw / ceiling; error = raw error / ceiling.
+- `closeness_over_ceiling` (a value to match, e.g. shape bias): clip((1 − |raw − target|) / ceiling, 0, 1)
+  with the target the ceiling carries (`attrs["target"]`, e.g. the human mean); error = raw error / ceiling.
 - `none`: the raw score.
 """
 
@@ -43,12 +45,18 @@ def raw_over_ceiling(raw: Score, ceiling: Score) -> tuple[float, float]:
     return raw.value / ceiling.value, raw.error / ceiling.value
 
 
+def closeness_over_ceiling(raw: Score, ceiling: Score) -> tuple[float, float]:
+    closeness = 1 - abs(raw.value - ceiling.attrs["target"])
+    return float(np.clip(closeness / ceiling.value, 0.0, 1.0)), raw.error / ceiling.value
+
+
 NORMALIZATIONS: dict[str, Callable[[Score, Score], tuple[float, float]]] = {
     "none": lambda raw, ceiling: (raw.value, raw.error),
     "r2_over_ceiling": r2_over_ceiling,
     "raw_over_sqrt_ceiling": raw_over_sqrt_ceiling,
     "raw_over_ceiling_clipped": raw_over_ceiling_clipped,
     "raw_over_ceiling": raw_over_ceiling,
+    "closeness_over_ceiling": closeness_over_ceiling,
 }
 
 
