@@ -76,6 +76,34 @@ def _meta(identifier: str, description: str, **extra) -> dict:
     }
 
 
+def write_procedural_stimuli(
+    directory: Path, rng: np.random.Generator, n_stimuli: int, image_size: int, name: str
+) -> tuple[Path, Path, Path, list[dict], list[np.ndarray]]:
+    """Procedural PNG images of the OBJECTS in turn, their CSV table and metadata:
+    (images directory, table, metadata file, table rows, pixel arrays)."""
+    stimuli_dir = directory / "images"
+    rows, images = [], []
+    for i in range(n_stimuli):
+        obj = OBJECTS[i % len(OBJECTS)]
+        image = _image(obj, rng, image_size)
+        filename = f"{obj}/{i:04d}.png"
+        (stimuli_dir / obj).mkdir(parents=True, exist_ok=True)
+        (stimuli_dir / filename).write_bytes(png_bytes(image))
+        rows.append({"stimulus_id": f"syn{i:04d}", "filename": filename, "object_name": obj})
+        images.append(image)
+    table = directory / "stimuli.csv"
+    pd.DataFrame(rows).to_csv(table, index=False)
+    stimuli_meta = _write_yaml(
+        directory / "stimuli.yaml",
+        _meta(
+            f"{name}.images",
+            f"SYNTHETIC: {n_stimuli} procedural images ({', '.join(OBJECTS)}), {image_size}x{image_size} PNG.",
+            visual_degrees=8.0,
+        ),
+    )
+    return stimuli_dir, table, stimuli_meta, rows, images
+
+
 def write_synthetic_experiment(
     directory: str | Path,
     *,
@@ -89,27 +117,8 @@ def write_synthetic_experiment(
 ) -> SyntheticExperiment:
     directory = Path(directory)
     rng = np.random.default_rng(seed)
-    stimuli_dir = directory / "images"
-    stimuli_dir.mkdir(parents=True, exist_ok=True)
-    rows, pixels = [], []
-    for i in range(n_stimuli):
-        obj = OBJECTS[i % len(OBJECTS)]
-        image = _image(obj, rng, image_size)
-        filename = f"{obj}/{i:04d}.png"
-        (stimuli_dir / obj).mkdir(exist_ok=True)
-        (stimuli_dir / filename).write_bytes(png_bytes(image))
-        rows.append({"stimulus_id": f"syn{i:04d}", "filename": filename, "object_name": obj})
-        pixels.append(image.astype(np.float32) / 255)
-    table = directory / "stimuli.csv"
-    pd.DataFrame(rows).to_csv(table, index=False)
-    stimuli_meta = _write_yaml(
-        directory / "stimuli.yaml",
-        _meta(
-            f"{name}.images",
-            f"SYNTHETIC: {n_stimuli} procedural images ({', '.join(OBJECTS)}), {image_size}x{image_size} PNG.",
-            visual_degrees=8.0,
-        ),
-    )
+    stimuli_dir, table, stimuli_meta, rows, images = write_procedural_stimuli(directory, rng, n_stimuli, image_size, name)
+    pixels = [image.astype(np.float32) / 255 for image in images]
 
     features = np.stack([p.reshape(4, image_size // 4, 4, image_size // 4, 3).mean(axis=(1, 3)).ravel() for p in pixels])
     features = (features - features.mean(0)) / (features.std(0) + 1e-6)

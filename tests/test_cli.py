@@ -131,11 +131,18 @@ def test_init_then_list_empty(cli, tmp_path):
 
 
 def test_demo_runs_end_to_end(cli, tmp_path):
-    result = cli("demo", "--workdir", tmp_path / "demo", "--json")
+    """The synthetic part (the real benchmarks are covered by test_published): registered, pushed,
+    deleted, pulled by benchmark id, scored, signed, verified, reproduced, ground truth recovered."""
+    result = cli("demo", "--workdir", tmp_path / "demo", "--raw", tmp_path / "no-raw-data", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["idempotent"] is True
-    assert {d["kind"] for d in data["datasets"]} == {"stimuli", "neural", "behavioral", "similarity"}
+    assert data["idempotent"] is True and len(data["pulled"]) == 2
+    assert data["model_recovered"] and data["layer_recovered"] and data["reproduced"]
+    assert {(s["model"], s["layer"]) for s in data["scores"]} >= {("convnet4", "stage3"), ("widenet", "block1")}
+    assert abs(data["scores"][0]["ceiling"] - data["hidden"]["true_reliability"]) < 0.05
+    for score in data["scores"]:
+        assert cli("--registry", data["registry"], "verify", score["record"]).exit_code == 0
+    assert data["real_benchmarks"] == []
 
 
 def test_console_script_is_installed():

@@ -157,3 +157,37 @@ def test_map_layers_writes_the_best_layer_into_the_card(cli, bench_registry, tmp
     best = max(summary["scores"]["IT"], key=summary["scores"]["IT"].get)
     assert summary["layers"] == {"IT": best}
     assert yaml.safe_load((directory / "card.yaml").read_text())["layers"]["IT"] == best
+
+
+def test_prediction_only_scoring_verifies_and_reproduces(cli, bench_registry, tmp_path):
+    """No model code runs: a NetCDF of responses keyed by stimulus_id is scored by the benchmark's procedure."""
+    import numpy as np
+    import xarray as xr
+
+    stimuli = [f"syn{i:04d}" for i in range(40)]  # the synthetic experiment's ids
+    rng = np.random.default_rng(0)
+    features = xr.DataArray(
+        rng.standard_normal((40, 30)),
+        dims=("presentation", "neuroid"),
+        coords={"stimulus_id": ("presentation", stimuli), "neuroid_id": ("neuroid", [f"u{k}" for k in range(30)])},
+        name="responses",
+    )
+    features.to_netcdf(tmp_path / "predictions.nc")
+    args = ("--registry", bench_registry.root)
+    scored = cli(*args, "score", "-b", "Syn.IT-ridge", "--predictions", tmp_path / "predictions.nc", "--json")
+    assert scored.exit_code == 0, scored.output
+    [row] = json.loads(scored.stdout)
+    record = json.loads(Path(row["record"]).read_text())
+    assert record["model"]["kind"] == "predictions" and len(record["model"]["predictions_sha256"]) == 64
+    assert cli(*args, "verify", row["record"]).exit_code == 0
+    again = cli(*args, "reproduce", row["record"], "--predictions", tmp_path / "predictions.nc", "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["reproduced"] is True
+    features.copy(data=features.values + 1e-3).to_netcdf(tmp_path / "other.nc")
+    refused = cli(*args, "reproduce", row["record"], "--predictions", tmp_path / "other.nc")
+    assert refused.exit_code == 2 and "the predictions file differ from the record's" in refused.output
+    wrong = xr.DataArray(
+        np.zeros((40, 40)), dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": stimuli, "stimulus_b": stimuli}
+    )
+    wrong.to_netcdf(tmp_path / "rdm.nc")
+    refused = cli(*args, "score", "-b", "Syn.IT-ridge", "--predictions", tmp_path / "rdm.nc")
+    assert refused.exit_code == 2 and "presentation × neuroid" in refused.output
