@@ -70,6 +70,8 @@ def _publish(
             )
         found = registry.find(name, digest)
         if found is not None:
+            if not (registry.root / found.path / "zarr.json").is_file():  # catalogued (a clone), data not here: rebuild it
+                found = _restore(registry, ds, existing, found, digest, progress)
             return Registration(version, False, registry.root / found.path, found)
         if existing and any(
             v.version != str(version) and v.path == final.relative_to(registry.root).as_posix() for v in existing.versions
@@ -109,6 +111,30 @@ def _publish(
                 )
                 registry.write_entry(entry)
     return Registration(version, True, final, stored)
+
+
+def _restore(
+    registry: Registry, ds: xr.Dataset, entry: CatalogEntry, found: StoredVersion, digest: str, progress: Progress | None
+) -> StoredVersion:
+    """Write the store of a catalogued version from its source data (same logical hash), e.g. when a
+    clean clone rebuilds published data from the raw files; the catalogue keeps the version, and only
+    DVC's record of the bytes is refreshed should the stored bytes differ (another codec build)."""
+    final = registry.root / found.path
+    with staging(registry) as stage:
+        staged = stage / final.name
+        write_store(ds, staged)
+        verify_store(staged, digest, progress)
+        if final.exists():
+            registry.storage.untrack(final)
+        move_into_place(staged, final)
+    pin = DvcLocation(**asdict(registry.storage.track(final)))
+    if pin == found.dvc:
+        return found
+    restored = found.model_copy(update={"dvc": pin})
+    registry.write_entry(
+        entry.model_copy(update={"versions": [restored if v.version == found.version else v for v in entry.versions]})
+    )
+    return restored
 
 
 def register_stimulus_set(

@@ -18,7 +18,7 @@ import numpy as np
 from .benchmark_specs import BenchmarkSpec
 from .catalog import Registry
 from .environment import code_info, environment_info
-from .errors import UserInputError
+from .errors import JobError, UserInputError
 from .hashing import canonical_json
 from .metrics.score import BenchmarkScore
 from .records import RECORD_SCHEMA, TOLERANCES, ModelPart, ScoreRecord, sign, signer
@@ -37,7 +37,13 @@ def ensure_local(registry: Registry, spec: BenchmarkSpec, progress=None) -> list
         if not (registry.root / v.path / "zarr.json").is_file()
     ]
     if missing:
-        pull(registry, missing, progress=progress)
+        try:
+            pull(registry, missing, progress=progress)
+        except JobError as exc:  # e.g. a fresh clone whose remote never received the data
+            raise JobError(
+                f"benchmark {spec.id} needs {', '.join(missing)}, which could not be pulled: {exc.message}",
+                fix=f"{exc.fix}; or rebuild published data from the raw files: `bsr package all --raw PATH`",
+            ) from None
     return missing
 
 

@@ -49,6 +49,20 @@ def test_rebuilding_from_the_raw_files_gives_the_pinned_versions(rebuilt):
     assert ours == committed and len(ours) == 11
 
 
+def test_a_clean_clone_rebuilds_its_pinned_data_without_changing_a_file(tmp_path):
+    import subprocess
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPOSITORY), str(clone)], check=True)
+    registry = Registry(clone)
+    stored = registry.read_entry("Cowley2023.V4_session210325").latest
+    assert not (clone / stored.path).exists()  # only the pins came with the clone
+    versions, _ = build("cowley2023", registry)
+    assert versions["Cowley2023.V4_session210325"] == stored.version and (clone / stored.path / "zarr.json").is_file()
+    changed = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True).stdout
+    assert changed == "", changed
+
+
 def _score_predictions(cli, registry, benchmark: str, array: xr.DataArray, path: Path) -> dict:
     array.to_netcdf(path)
     result = cli("--registry", registry.root, "score", "-b", benchmark, "--predictions", path, "--json")

@@ -82,7 +82,7 @@ def rsa(source: xr.DataArray, target: xr.DataArray) -> Score:
     stimuli, subjects, rdms = subject_rdms(target)
     model = upper_triangle(model_rdm(source, stimuli))
     per_subject = np.array([spearman(model, upper_triangle(r)) for r in rdms])
-    error = per_subject.std() / np.sqrt(len(per_subject))
+    error = per_subject.std() / np.sqrt(len(per_subject)) if len(per_subject) > 1 else float("nan")  # one RDM: no spread
     return Score(float(per_subject.mean()), float(error), per_subject[None, :], tuple(subjects), {"comparison": "spearman"})
 
 
