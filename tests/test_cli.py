@@ -28,6 +28,18 @@ COMMANDS = [
     ["remote"],
     ["remote", "add"],
     ["remote", "list"],
+    ["benchmarks"],
+    ["benchmark"],
+    ["benchmark", "show"],
+    ["benchmark", "record"],
+    ["score"],
+    ["verify"],
+    ["reproduce"],
+    ["map-layers"],
+    ["keys"],
+    ["keys", "init"],
+    ["keys", "show"],
+    ["package"],
 ]
 
 
@@ -36,7 +48,7 @@ def test_every_command_has_help_with_an_example(cli, command):
     result = cli(*command, "--help")
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
-    groups = {("register",): ("stimuli", "assembly"), ("remote",): ("add", "list")}
+    groups = {("register",): ("stimuli", "assembly"), ("remote",): ("add", "list"), ("keys",): ("init", "show")}
     expected = groups.get(tuple(command))
     assert "Example: bsr" in text or expected and all(sub in text for sub in expected)
 
