@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .errors import UserInputError, did_you_mean
-from .hashing import canonical_json
+from .hashing import canonical_json, file_sha256
 from .metadata import parse_metadata, read_yaml
 from .schemas import Strict, _identifier
 from .vocabulary import REGIONS
@@ -65,14 +65,6 @@ class ModelCard(Strict):
         return value
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class LoadedCard:
     """A validated card with its file, resolved paths and identity hashes."""
 
@@ -92,8 +84,8 @@ class LoadedCard:
         return {
             "name": self.card.name,
             "card_sha256": hashlib.sha256(canonical_json(self.card.model_dump(mode="json"))).hexdigest(),
-            "weights_sha256": sha256_file(self.weights_file) if self.weights_file else None,
-            "factory_sha256": sha256_file(self.factory_file),
+            "weights_sha256": file_sha256(self.weights_file) if self.weights_file else None,
+            "factory_sha256": file_sha256(self.factory_file),
             "layers": dict(self.card.layers),
             "readout_layer": self.card.readout_layer,
             "visual_degrees": self.card.visual_degrees,

@@ -20,16 +20,16 @@ import xarray as xr
 
 from .assemblies import read_assembly_source
 from .errors import UserInputError
-from .model_card import sha256_file
+from .hashing import file_sha256
 
 
 def sha256_path(path: Path) -> str:
     """sha256 of a file's bytes, or of a directory's files (relative names and bytes, sorted)."""
     if path.is_file():
-        return sha256_file(path)
+        return file_sha256(path)
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + sha256_file(file).encode())
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + file_sha256(file).encode())
     return digest.hexdigest()
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -63,3 +66,11 @@ def stratification_labels(target: xr.DataArray, coord: str | None) -> np.ndarray
 def stimulus_matrix(assembly: xr.DataArray) -> np.ndarray:
     """`presentation × unit` values with rows sorted by stimulus_id."""
     return np.asarray(sort_by_stimulus(assembly).transpose("presentation", ...).values)
+
+
+@contextlib.contextmanager
+def nan_results_expected():
+    """Means of all-NaN slices are NaN on purpose in these metrics: silence numpy's RuntimeWarnings."""
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

@@ -26,6 +26,7 @@ import xarray as xr
 from numpy.random import RandomState
 
 from ..errors import UserInputError, preview
+from .data import nan_results_expected
 from .score import Score
 
 CAP = 5.0
@@ -63,7 +64,7 @@ class ImageLevelConsistency:
         if self.normalize:
             dprimes = _subtract_group_means(dprimes, truth, matrix.choices)
         if self.collapse_distractors:
-            with np.errstate(invalid="ignore"), _quiet_nanmean():
+            with nan_results_expected():
                 dprimes = np.nanmean(dprimes, axis=1, keepdims=True)
         return _Matrix(dprimes, matrix.images, matrix.choices if not self.collapse_distractors else np.array(["mean"]))
 
@@ -181,7 +182,7 @@ def _dprimes(rates: np.ndarray, truth: np.ndarray, choices: np.ndarray) -> np.nd
             fix="offer only the task's object labels as choices",
         )
     truth_column = _positions(choices, truth, "choice")
-    with _quiet_nanmean():
+    with nan_results_expected():
         by_object = np.stack([np.nanmean(rates[truth == o], axis=0) for o in objects])  # objects × choices
     object_row = {o: i for i, o in enumerate(objects)}
     choice_rows = np.array([object_row[c] for c in choices])
@@ -193,7 +194,7 @@ def _dprimes(rates: np.ndarray, truth: np.ndarray, choices: np.ndarray) -> np.nd
 
 def _subtract_group_means(dprimes: np.ndarray, truth: np.ndarray, choices: np.ndarray) -> np.ndarray:
     out = dprimes.copy()
-    with _quiet_nanmean():
+    with nan_results_expected():
         for o in np.unique(truth):
             rows = truth == o
             out[rows] -= np.nanmean(dprimes[rows], axis=0, keepdims=True)
@@ -215,17 +216,3 @@ def _correlate(source: np.ndarray, target: np.ndarray, who: str) -> float:
 def _aggregate(per_split: list[float], **attrs) -> Score:
     values = np.array(per_split)
     return Score(float(values.mean()), float(values.std()), values[:, None], ("trials",), attrs)
-
-
-class _quiet_nanmean:
-    """nanmean of an all-NaN slice is NaN, as intended here: silence numpy's warning about it."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)

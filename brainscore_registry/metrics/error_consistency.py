@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import UserInputError, preview
+from .data import nan_results_expected
 from .score import Score
 
 
@@ -70,22 +71,10 @@ def _model_choices(source: xr.DataArray) -> dict[str, str]:
 
 def _aggregate(cells: np.ndarray, labels: tuple[str, ...], **attrs) -> Score:
     """|mean over the first axis of the mean over the second| (NaN skipped); error = std over all cells."""
-    with np.errstate(invalid="ignore"), _ignore_empty():
+    with nan_results_expected():
         value = abs(np.nanmean(np.nanmean(cells, axis=1)))
         error = np.nanstd(cells)
     return Score(float(value), float(error), cells, labels, attrs)
-
-
-class _ignore_empty:
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)
 
 
 class ErrorConsistency:

@@ -9,7 +9,6 @@ deterministic: rebuilding from the same raw files gives the same versions, bit f
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,20 +17,13 @@ from pathlib import Path
 import yaml
 
 from ..errors import UserInputError
+from ..hashing import file_sha256
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def default_raw_root() -> Path:
     return Path(os.environ.get("BSR_RAW_DATA", REPOSITORY.parent / "shared" / "data"))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_raw(folder: Path, wanted: list[str] | None = None) -> dict[str, str]:
@@ -54,7 +46,7 @@ def verify_raw(folder: Path, wanted: list[str] | None = None) -> dict[str, str]:
         path = folder / name
         if not path.is_file():
             raise UserInputError(f"raw file missing: {path}", file=sums_file, field=name, fix="restore the raw data folder")
-        actual = _sha256(path)
+        actual = file_sha256(path)
         if actual != expected[name]:
             raise UserInputError(
                 f"raw file {name} has sha256 {actual}, SHA256SUMS says {expected[name]}",
@@ -81,8 +73,3 @@ class Prepared:
 
     stimulus_sets: list[tuple[Path, Path, dict]] = field(default_factory=list)
     assemblies: list[tuple[object, dict]] = field(default_factory=list)
-
-
-def write_yaml(path: Path, data: dict) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
