@@ -6,7 +6,7 @@ import typer
 
 import brainscore_registry
 
-from . import benchmarks, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
+from . import aggregate, benchmarks, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
 
 app = typer.Typer(
     name="bsr",
@@ -55,6 +55,7 @@ app.command("reproduce")(score.reproduce)
 app.command("map-layers")(score.map_layers)
 app.add_typer(keys.app, name="keys")
 app.command("package")(package.package)
+app.command("aggregate")(aggregate.aggregate)
 app.command("demo")(demo.demo)
 
 

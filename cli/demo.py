@@ -51,6 +51,7 @@ def _write_spec(reg: Registry, assembly: str) -> None:
     directory = reg.root / "registry" / "benchmarks"
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{BENCHMARK}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False, width=200))
+    shutil.copyfile(REPOSITORY / "registry" / "benchmarks" / "aggregates.yaml", directory / "aggregates.yaml")  # the tree
     record_versions(reg.root)
 
 

@@ -40,6 +40,7 @@ COMMANDS = [
     ["keys", "init"],
     ["keys", "show"],
     ["package"],
+    ["aggregate"],
 ]
 
 

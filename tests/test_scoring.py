@@ -191,3 +191,17 @@ def test_prediction_only_scoring_verifies_and_reproduces(cli, bench_registry, tm
     wrong.to_netcdf(tmp_path / "rdm.nc")
     refused = cli(*args, "score", "-b", "Syn.IT-ridge", "--predictions", tmp_path / "rdm.nc")
     assert refused.exit_code == 2 and "presentation × neuroid" in refused.output
+
+
+def test_aggregate_rolls_records_up_the_parent_links(cli, bench_registry, tmp_path):
+    records = []
+    for benchmark in ("Syn.IT-ridge", "Syn.IT-rsa"):
+        out = tmp_path / f"{benchmark}.json"
+        assert _score(cli, bench_registry, CONVNET, benchmark, extra=["--out", out]).exit_code == 0
+        records.append(out)
+    result = cli("--registry", bench_registry.root, "aggregate", *records, "--json")
+    assert result.exit_code == 0, result.output
+    [nodes] = json.loads(result.stdout).values()
+    scores = [json.loads(p.read_text())["score"]["value"] for p in records]
+    assert nodes["IT"]["value"] == pytest.approx(sum(scores) / 2) and nodes["IT"]["complete"]
+    assert nodes["behavior"]["value"] is None and nodes["behavior"]["missing"] == ["Syn.objects-accuracy"]
