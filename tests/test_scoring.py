@@ -205,3 +205,28 @@ def test_aggregate_rolls_records_up_the_parent_links(cli, bench_registry, tmp_pa
     scores = [json.loads(p.read_text())["score"]["value"] for p in records]
     assert nodes["IT"]["value"] == pytest.approx(sum(scores) / 2) and nodes["IT"]["complete"]
     assert nodes["behavior"]["value"] is None and nodes["behavior"]["missing"] == ["Syn.objects-accuracy"]
+
+
+def test_reproduce_uses_the_pinned_versions_even_when_newer_ones_exist(cli, tmp_path):
+    import xarray as xr
+    import yaml as yaml_lib
+
+    from brainscore_registry.benchmark_specs import record_versions
+    from brainscore_registry.registration import register_assembly
+
+    registry = build_benchmark_registry(tmp_path / "own")
+    args = ("--registry", registry.root)
+    assert _score(cli, registry, WIDENET, "Syn.IT-ridge", extra=["--out", tmp_path / "r.json"]).exit_code == 0
+    raw = tmp_path / "own" / "raw"
+    newer = xr.open_dataarray(raw / "neural.nc", engine="h5netcdf").load()
+    newer = newer.copy(data=newer.values + 1.0)  # another recording session, say
+    meta = yaml_lib.safe_load((raw / "neural.yaml").read_text())
+    version = register_assembly(newer, meta, registry=registry).version
+    spec_path = registry.root / "registry" / "benchmarks" / "Syn.IT-ridge.yaml"
+    spec = yaml_lib.safe_load(spec_path.read_text())
+    spec.update(assembly=str(version), version=2)
+    spec_path.write_text(yaml_lib.safe_dump(spec))
+    record_versions(registry.root)
+    result = cli(*args, "reproduce", tmp_path / "r.json", "-m", WIDENET, "--device", "cpu", "--json")
+    assert result.exit_code == 0, result.output
+    assert all(row["delta"] == 0 for row in json.loads(result.stdout)["rows"])
