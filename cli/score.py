@@ -222,7 +222,7 @@ def map_layers(
 ) -> None:
     """Pick the best layer per region on the given benchmarks (mean ceiled score) and write it into the card.
 
-    Example: bsr map-layers -m examples/models/convnet4/card.yaml -b Synthetic2026.V4-pls -b Synthetic2026.IT-pls
+    Example: bsr map-layers -m examples/models/convnet4/card.yaml -b Cowley2023.V4-pls -b Cowley2023.V4-ridge
     """
     with user_errors(), RichProgress(not as_json) as progress:
         reg = registry()
