@@ -12,14 +12,12 @@ recomputed, never used.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .paths import bsr_home
+from .paths import atomic_file, bsr_home
 
 
 def cache_dir() -> Path:
@@ -61,16 +59,6 @@ class ActivationCache:
         return None
 
     def put(self, key: str, values: np.ndarray, ids: list[str]) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         ids_array = np.array(ids, dtype=str)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:12]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, values=values, ids=ids_array, checksum=np.array(_checksum(values, ids_array)))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(self.path(key)) as f:
+            np.savez(f, values=values, ids=ids_array, checksum=np.array(_checksum(values, ids_array)))

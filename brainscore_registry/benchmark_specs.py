@@ -23,6 +23,7 @@ from .errors import UserInputError, did_you_mean
 from .hashing import canonical_json
 from .identifiers import parse_version
 from .metadata import parse_metadata, read_yaml
+from .paths import write_atomic
 from .schemas import Strict, _identifier
 from .vocabulary import REGIONS
 
@@ -229,8 +230,5 @@ def record_versions(root: Path) -> dict[str, dict]:
                 fix=f"use a version above {known['version']}",
             )
         recorded[spec.id] = {"version": spec.version, "fingerprint": spec.fingerprint()}
-    path = benchmarks_dir(root) / FINGERPRINTS
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dict(sorted(recorded.items())), indent=2) + "\n")
-    tmp.replace(path)
+    write_atomic(benchmarks_dir(root) / FINGERPRINTS, json.dumps(dict(sorted(recorded.items())), indent=2) + "\n")
     return recorded

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from .clones import checkout, is_git_location
 from .errors import JobError, UserInputError, did_you_mean
 from .identifiers import Reference, Version, check_identifier, parse_reference
 from .metadata import validation_error
-from .paths import REGISTRY_MARKER, find_registry_root
+from .paths import REGISTRY_MARKER, find_registry_root, write_atomic
 from .schemas import CatalogEntry, StoredVersion
 from .storage import Storage
 
@@ -144,17 +143,7 @@ class Registry:
     def write_entry(self, entry: CatalogEntry) -> None:
         """Atomically replace `registry/datasets/<Name>.yaml` (call under `lock()`)."""
         path = self.entry_path(entry.identifier)
-        text = yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120))
 
     def find(self, name: str, digest: str) -> StoredVersion | None:
         entry = self.read_entry(name)

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import UserInputError
 
 REGISTRY_MARKER = Path("registry") / "datasets"
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A binary file that appears at `path` whole or not at all: written to a unique temporary file in
+    the same directory, fsynced and renamed into place; removed if the block fails. Concurrent writers
+    of the same path each replace the file with their own complete version."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
+    with atomic_file(path, mode) as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def bsr_home() -> Path:

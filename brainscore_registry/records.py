@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import JobError, UserInputError
 from .hashing import canonical_json
-from .paths import bsr_home
+from .paths import bsr_home, write_atomic
 
 RECORD_SCHEMA = "bsr-score-record-v1"
 # |Δ| a reproduction may show: same device and thread count gives identical numbers; another CPU
@@ -110,13 +110,9 @@ def init_keys(force: bool = False) -> Ed25519PublicKey:
     os.chmod(directory, 0o700)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    tmp = private_path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    os.replace(tmp, private_path)
+    write_atomic(private_path, pem, mode=0o600)  # 0600 before a byte is written
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    (directory / "ed25519.pub").write_bytes(public_pem)
+    write_atomic(directory / "ed25519.pub", public_pem)
     return key.public_key()
 
 
@@ -163,10 +159,7 @@ def sign(record: ScoreRecord) -> ScoreRecord:
 
 
 def write_record(record: ScoreRecord, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record.model_dump(mode="json", by_alias=True), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(record.model_dump(mode="json", by_alias=True), indent=2) + "\n")
 
 
 def read_record(path: str | Path) -> ScoreRecord:

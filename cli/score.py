@@ -16,6 +16,7 @@ from brainscore_registry.catalog import Registry
 from brainscore_registry.errors import UserInputError
 from brainscore_registry.metrics.score import BenchmarkScore
 from brainscore_registry.model_card import load_card
+from brainscore_registry.paths import write_atomic
 from brainscore_registry.predictions import Predictions
 from brainscore_registry.runs import ensure_local, score_with_record
 from brainscore_registry.runs import reproduce as reproduce_record
@@ -265,6 +266,4 @@ def _write_layers(card_path: Path, best: dict[str, str]) -> None:
     """Update the card's `layers` in place, atomically."""
     data = yaml.safe_load(card_path.read_text())
     data["layers"] = {**data.get("layers", {}), **best}
-    tmp = card_path.with_name(f".{card_path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    tmp.replace(card_path)
+    write_atomic(card_path, yaml.safe_dump(data, sort_keys=False))

@@ -12,6 +12,7 @@ import yaml
 from ..benchmark_specs import benchmarks_dir
 from ..catalog import Registry
 from ..errors import UserInputError, did_you_mean
+from ..paths import write_atomic
 from ..registration import register_assembly, register_stimulus_set
 from . import Package, default_raw_root
 from .cowley2023 import PACKAGE as COWLEY
@@ -52,13 +53,9 @@ def build(
             versions[meta["identifier"]] = str(register_assembly(source, meta, registry=registry, progress=progress).version)
     specs = package.specs(versions)
     if write_specs:
-        directory = benchmarks_dir(registry.root)
-        directory.mkdir(parents=True, exist_ok=True)
         for spec in specs:
-            path = directory / f"{spec['id']}.yaml"
+            path = benchmarks_dir(registry.root) / f"{spec['id']}.yaml"
             text = yaml.safe_dump(spec, sort_keys=False, width=200)
             if not path.is_file() or path.read_text() != text:
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text(text)
-                tmp.replace(path)
+                write_atomic(path, text)
     return versions, specs

@@ -91,35 +91,32 @@ def prepare(raw_root: Path, work: Path) -> Prepared:
         ]
     )
     figure = figure_rdms(raw_root)
-    similarity = {"kind": "similarity", "regions": ["IT"], "stimulus_set": "Kriegeskorte2008.images"}
-    prepared.assemblies.append(
+
+    def rdm_meta(identifier: str, description: str, raw_file: str, species: str, modality: str) -> dict:
+        return {
+            "identifier": identifier,
+            "description": description,
+            **common,
+            "provenance": {**provenance, "sha256": {raw_file: sums[raw_file]}},
+            "species": species,
+            "modality": modality,
+            "kind": "similarity",
+            "regions": ["IT"],
+            "stimulus_set": "Kriegeskorte2008.images",
+        }
+
+    monkey = "Monkey IT RDM (1 - Pearson r over 674 neurons; Kiani et al. 2007), 92 images."
+    human = "Human IT RDM (fMRI, 316 voxels, averaged over 4 subjects), 92 images."
+    prepared.assemblies += [
         (
             _similarity([figure["mIT_674neurons"]], ["monkey_IT_674neurons"]),
-            {
-                "identifier": "Kriegeskorte2008.IT_monkey",
-                "description": "Monkey IT RDM (1 - Pearson r over 674 neurons; Kiani et al. 2007), 92 images.",
-                **common,
-                "provenance": {**provenance, "sha256": {SUPPLEMENT: sums[SUPPLEMENT]}},
-                "species": "macaca_mulatta",
-                "modality": "spikes",
-                **similarity,
-            },
-        )
-    )
-    prepared.assemblies.append(
+            rdm_meta("Kriegeskorte2008.IT_monkey", monkey, SUPPLEMENT, "macaca_mulatta", "spikes"),
+        ),
         (
             _similarity([figure["hITvisStim_316vx"]], ["human_IT_316vx_mean"]),
-            {
-                "identifier": "Kriegeskorte2008.IT_human",
-                "description": "Human IT RDM (fMRI, 316 voxels, averaged over 4 subjects), 92 images.",
-                **common,
-                "provenance": {**provenance, "sha256": {SUPPLEMENT: sums[SUPPLEMENT]}},
-                "species": "homo_sapiens",
-                "modality": "fmri",
-                **similarity,
-            },
-        )
-    )
+            rdm_meta("Kriegeskorte2008.IT_human", human, SUPPLEMENT, "homo_sapiens", "fmri"),
+        ),
+    ]
     brain = scipy.io.loadmat(folder / BRAIN)["RDMs"]
     rdms, subjects = [], []
     for subject in range(brain.shape[1]):
@@ -128,18 +125,11 @@ def prepare(raw_root: Path, work: Path) -> Prepared:
             name = str(entry["name"][0])  # 'hIT | BE | Session: 1'
             subjects.append(f"{name.split('|')[1].strip()}_session{session + 1}")
             rdms.append(entry["RDM"])
+    subjects_description = "Human IT RDMs per subject and session (4 subjects x 2 sessions, fMRI), 92 images."
     prepared.assemblies.append(
         (
             _similarity(rdms, subjects),
-            {
-                "identifier": "Kriegeskorte2008.IT_human_subjects",
-                "description": "Human IT RDMs per subject and session (4 subjects x 2 sessions, fMRI), 92 images.",
-                **common,
-                "provenance": {**provenance, "sha256": {BRAIN: sums[BRAIN]}},
-                "species": "homo_sapiens",
-                "modality": "fmri",
-                **similarity,
-            },
+            rdm_meta("Kriegeskorte2008.IT_human_subjects", subjects_description, BRAIN, "homo_sapiens", "fmri"),
         )
     )
     return prepared
