@@ -23,8 +23,7 @@ def atomic_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
+        os.fchmod(fd, mode if mode is not None else _default_mode())  # mkstemp's 0600 is for secrets only
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -33,6 +32,13 @@ def atomic_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _default_mode() -> int:
+    """0666 less the process umask, as an ordinary open() would create the file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:

@@ -100,6 +100,10 @@ def test_a_record_signed_by_another_key_fails_against_the_trusted_key(cli, bench
     refused = cli("--registry", bench_registry.root, "verify", tmp_path / "r.json", "--trusted-key", tmp_path / "other.pub")
     assert refused.exit_code == 1 and "not the trusted key" in refused.output
     assert "PRIVATE" not in ours.stdout
+    from brainscore_registry.records import keys_dir
+
+    assert (keys_dir() / "ed25519.key").stat().st_mode & 0o777 == 0o600  # the private key: owner only
+    assert (tmp_path / "r.json").stat().st_mode & 0o044  # records are ordinary, readable files
 
 
 def _card_with_weights(tmp_path: Path, seed: int) -> Path:
