@@ -4,7 +4,7 @@ Set-up, in a separate virtual environment (the reference pins its own numpy/xarr
 
     python3.11 -m venv refenv && echo "torch==2.13.0" > constraints.txt
     BS_INSTALL_DEPENDENCIES=no refenv/bin/pip install -c constraints.txt brainscore-vision==2.4.2
-    refenv/bin/python tests/parity/make_fixtures.py
+    refenv/bin/python tests/parity/make_fixtures.py [CASE ...]   # default: the cases not yet written
 
 Writes `tests/parity/fixtures/<case>.npz`: the generated inputs (repetition-level target, model
 features, labels) and the reference outputs (per metric: score, error, the split × neuroid raw
@@ -22,9 +22,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from layout import source_layout, target_layout  # noqa: E402
 
 CASES = {
-    # name: (stimuli, repetitions, neuroids, features, objects, dtype)
-    "f64_200x5x60x512": (200, 5, 60, 512, 8, np.float64),
-    "f32_240x4x61x300": (240, 4, 61, 300, 12, np.float32),
+    # name: (stimuli, repetitions, neuroids, features, objects, dtype, seed)
+    # wide: more features than training stimuli, as real network layers (`linear` is ill-posed there)
+    "f64_200x5x60x512": (200, 5, 60, 512, 8, np.float64, 0),
+    "f32_240x4x61x300": (240, 4, 61, 300, 12, np.float32, 1),
+    # narrow: fewer features than training stimuli, where `linear` (least squares) is well posed
+    "f64_200x5x60x96": (200, 5, 60, 96, 8, np.float64, 2),
+    "f32_240x4x61x80": (240, 4, 61, 80, 12, np.float32, 3),
 }
 SPLIT = ["pls", "ridge", "ridgecv"]
 REPRESENTATIONAL = ["rdm", "rdm_cv", "cka", "cka_biased", "cka_cv"]
@@ -96,10 +100,14 @@ def reference_outputs(data: dict) -> dict:
     return out
 
 
-def main() -> int:
+def main(names: list[str]) -> int:
+    """Write the named cases, or every case whose fixture is missing. Existing fixtures are never
+    rewritten by default: some reference values depend on the machine's BLAS kernel (`linear` on the
+    wide cases), and a fixture regenerated elsewhere would pin another machine's digits."""
     target_dir = Path(__file__).parent / "fixtures"
     target_dir.mkdir(exist_ok=True)
-    for seed, (name, spec) in enumerate(CASES.items()):
+    for name in names or [n for n in CASES if not (target_dir / f"{n}.npz").exists()]:
+        *spec, seed = CASES[name]
         data = generate(*spec, seed=seed)
         outputs = reference_outputs(data)
         np.savez_compressed(target_dir / f"{name}.npz", **data, **outputs)
@@ -108,4 +116,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
