@@ -4,14 +4,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .catalog import Registry
+from .data.hashing import logical_hash
+from .data.identifiers import Version, parse_reference, parse_version
+from .data.schemas import AssemblyMeta, StimulusSetMeta
+from .data.stimuli import StimulusSet
 from .errors import BsrError, IntegrityError, JobError, UserInputError
-from .hashing import logical_hash
-from .identifiers import Version, parse_reference, parse_version
-from .loading import load_assembly, load_dataset, load_stimulus_set
-from .registration import Registration, register_assembly, register_stimulus_set
-from .schemas import AssemblyMeta, StimulusSetMeta
-from .stimuli import StimulusSet
+from .store.catalog import Registry
+from .store.loading import load_assembly, load_dataset, load_stimulus_set
+from .store.registration import Registration, register_assembly, register_stimulus_set
 
 __all__ = [
     "AssemblyMeta",

@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 from rich.tree import Tree
 
-from brainscore_registry.aggregation import aggregate as aggregate_scores
-from brainscore_registry.aggregation import load_tree
-from brainscore_registry.benchmark_specs import list_specs
-from brainscore_registry.records import check_signature, read_record
+from brainscore_registry.benchmarks.aggregation import aggregate as aggregate_scores
+from brainscore_registry.benchmarks.aggregation import load_tree
+from brainscore_registry.benchmarks.specs import list_specs
+from brainscore_registry.runs.records import check_signature, read_record
 
 from .common import out, print_json, registry, user_errors
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from brainscore_registry.benchmark_specs import BenchmarkSpec, find_spec, list_specs, record_versions, version_problems
-from brainscore_registry.catalog import Registry
+from brainscore_registry.benchmarks.specs import BenchmarkSpec, find_spec, list_specs, record_versions, version_problems
+from brainscore_registry.store.catalog import Registry
 
 from .common import out, print_json, registry, user_errors
 

@@ -11,18 +11,19 @@ import typer
 import yaml
 from rich.table import Table
 
-from brainscore_registry import Registry, register_assembly, register_stimulus_set, transfers
-from brainscore_registry.activation_cache import ActivationCache
-from brainscore_registry.benchmark_specs import find_spec, list_specs, record_versions
-from brainscore_registry.hidden_network import write_hidden_experiment
-from brainscore_registry.model_card import load_card
+from brainscore_registry import Registry, register_assembly, register_stimulus_set
+from brainscore_registry.benchmarks.specs import find_spec, list_specs, record_versions
+from brainscore_registry.models.activation_cache import ActivationCache
+from brainscore_registry.models.model_card import load_card
+from brainscore_registry.models.torch_model import TorchBrainModel
 from brainscore_registry.packaging import REPOSITORY
 from brainscore_registry.packaging.build import PACKAGES, build, raw_available
 from brainscore_registry.paths import bsr_home
-from brainscore_registry.records import check_signature, init_keys, keys_dir, read_record, write_record
-from brainscore_registry.runs import ensure_local, reproduce, score_with_record
-from brainscore_registry.storage import local_remote_dir
-from brainscore_registry.torch_model import TorchBrainModel
+from brainscore_registry.runs.records import check_signature, init_keys, keys_dir, read_record, write_record
+from brainscore_registry.runs.run import ensure_local, reproduce, score_with_record
+from brainscore_registry.store import transfers
+from brainscore_registry.store.storage import local_remote_dir
+from brainscore_registry.synthetic.hidden_network import write_hidden_experiment
 
 from .common import RichProgress, err, out, print_json, user_errors
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from brainscore_registry import records
+from brainscore_registry.runs import records
 
 from .common import out, print_json, user_errors
 

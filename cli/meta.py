@@ -6,7 +6,7 @@ from enum import Enum
 
 import typer
 
-from brainscore_registry.templates import TEMPLATES
+from brainscore_registry.data.templates import TEMPLATES
 
 from .common import out
 

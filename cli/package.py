@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from brainscore_registry.benchmark_specs import record_versions
+from brainscore_registry.benchmarks.specs import record_versions
 from brainscore_registry.packaging.build import PACKAGES, build
 
 from .common import RichProgress, out, print_json, registry, user_errors

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from brainscore_registry import register_assembly, register_stimulus_set
-from brainscore_registry.registration import Registration
+from brainscore_registry.store.registration import Registration
 
 from .common import RichProgress, err, out, print_json, registry, user_errors
 

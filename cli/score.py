@@ -8,20 +8,20 @@ import typer
 import yaml
 from rich.table import Table
 
-from brainscore_registry import records
-from brainscore_registry.activation_cache import ActivationCache
-from brainscore_registry.activations import candidate_layers
-from brainscore_registry.benchmark_specs import BenchmarkSpec, find_spec
-from brainscore_registry.catalog import Registry
+from brainscore_registry.benchmarks.scoring import load_benchmark_data, run_benchmark
+from brainscore_registry.benchmarks.specs import BenchmarkSpec, find_spec
 from brainscore_registry.errors import UserInputError
 from brainscore_registry.metrics.score import BenchmarkScore
-from brainscore_registry.model_card import load_card
+from brainscore_registry.models.activation_cache import ActivationCache
+from brainscore_registry.models.activations import candidate_layers
+from brainscore_registry.models.model_card import load_card
+from brainscore_registry.models.predictions import Predictions
+from brainscore_registry.models.torch_model import TorchBrainModel
 from brainscore_registry.paths import write_atomic
-from brainscore_registry.predictions import Predictions
-from brainscore_registry.runs import ensure_local, score_with_record
-from brainscore_registry.runs import reproduce as reproduce_record
-from brainscore_registry.scoring import load_benchmark_data, run_benchmark
-from brainscore_registry.torch_model import TorchBrainModel
+from brainscore_registry.runs import records
+from brainscore_registry.runs.run import ensure_local, score_with_record
+from brainscore_registry.runs.run import reproduce as reproduce_record
+from brainscore_registry.store.catalog import Registry
 
 from .common import RichProgress, err, out, print_json, registry, user_errors
 

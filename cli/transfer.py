@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from brainscore_registry import transfers
+from brainscore_registry.store import transfers
 
 from .common import RichProgress, err, out, print_json, registry, user_errors
 

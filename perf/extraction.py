@@ -65,10 +65,10 @@ def network_card(name: str, directory: Path) -> tuple[Path, str]:
 
 
 def stimulus_set(directory: Path, n: int, size: int):
-    from brainscore_registry.catalog import Registry
-    from brainscore_registry.loading import load_stimulus_set
-    from brainscore_registry.registration import register_stimulus_set
-    from brainscore_registry.synthetic import png_bytes
+    from brainscore_registry.store.catalog import Registry
+    from brainscore_registry.store.loading import load_stimulus_set
+    from brainscore_registry.store.registration import register_stimulus_set
+    from brainscore_registry.synthetic.experiment import png_bytes
 
     rng = np.random.default_rng(0)
     images = directory / "images"
@@ -117,11 +117,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["BSR_HOME"] = str(tmp / "home")
-        from brainscore_registry.activation_cache import ActivationCache
-        from brainscore_registry.activations import resolve_device
-        from brainscore_registry.model_card import load_card
-        from brainscore_registry.screen import PlacedStimuli
-        from brainscore_registry.torch_model import TorchBrainModel
+        from brainscore_registry.benchmarks.screen import PlacedStimuli
+        from brainscore_registry.models.activation_cache import ActivationCache
+        from brainscore_registry.models.activations import resolve_device
+        from brainscore_registry.models.model_card import load_card
+        from brainscore_registry.models.torch_model import TorchBrainModel
 
         device = resolve_device(args.device)
         card_path, layer = network_card(args.network, tmp)

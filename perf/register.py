@@ -23,8 +23,8 @@ import xarray as xr
 import yaml
 
 from brainscore_registry import Registry, logical_hash, register_assembly, register_stimulus_set
-from brainscore_registry.synthetic import write_synthetic_experiment
-from brainscore_registry.zarr_io import io_settings, normalize_strings, open_store, sync_tree, write_store
+from brainscore_registry.data.zarr_io import io_settings, normalize_strings, open_store, sync_tree, write_store
+from brainscore_registry.synthetic.experiment import write_synthetic_experiment
 
 
 def make_assembly(gb: float, data: str, stimulus_ids: list[str]) -> xr.DataArray:

@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from brainscore_registry import Registry, register_assembly, register_stimulus_set  # noqa: E402
-from brainscore_registry.synthetic import write_synthetic_experiment  # noqa: E402
-from brainscore_registry.verification import store_digest  # noqa: E402
+from brainscore_registry.data.verification import store_digest  # noqa: E402
+from brainscore_registry.synthetic.experiment import write_synthetic_experiment  # noqa: E402
 from perf.register import make_assembly, neural_meta  # noqa: E402
 from tests.s3 import MotoServer, s3_client  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from brainscore_registry import Registry, register_stimulus_set
-from brainscore_registry.synthetic import write_synthetic_experiment
+from brainscore_registry.synthetic.experiment import write_synthetic_experiment
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from brainscore_registry.benchmark_specs import record_versions
-from brainscore_registry.catalog import Registry
-from brainscore_registry.registration import register_assembly, register_stimulus_set
-from brainscore_registry.synthetic import write_synthetic_experiment
+from brainscore_registry.benchmarks.specs import record_versions
+from brainscore_registry.store.catalog import Registry
+from brainscore_registry.store.registration import register_assembly, register_stimulus_set
+from brainscore_registry.synthetic.experiment import write_synthetic_experiment
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "models"
 CONVNET, WIDENET = EXAMPLES / "convnet4" / "card.yaml", EXAMPLES / "widenet" / "card.yaml"

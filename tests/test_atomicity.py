@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import brainscore_registry.registration as registration
+import brainscore_registry.store.registration as registration
 from brainscore_registry import IntegrityError, Registry, load_dataset, logical_hash, register_assembly
-from brainscore_registry.catalog import Registry as RegistryClass
-from brainscore_registry.storage import Storage
+from brainscore_registry.store.catalog import Registry as RegistryClass
+from brainscore_registry.store.storage import Storage
 
 
 def _stores(root: Path) -> list[Path]:
@@ -108,9 +108,9 @@ def test_corrupted_write_is_detected(monkeypatch, registry, stimuli, experiment,
 
 KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
-    import brainscore_registry.registration as R
-    from brainscore_registry.catalog import Registry
-    from brainscore_registry.storage import Storage
+    import brainscore_registry.store.registration as R
+    from brainscore_registry.store.catalog import Registry
+    from brainscore_registry.store.storage import Storage
 
     phase, root, source, meta = sys.argv[1:5]
 
@@ -183,7 +183,7 @@ def test_kill_at_any_point(phase, tmp_path, registry, stimuli, experiment):
 
 
 def load_dataset_from(store: Path):
-    from brainscore_registry.zarr_io import read_store
+    from brainscore_registry.data.zarr_io import read_store
 
     return read_store(store)
 

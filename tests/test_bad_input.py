@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from brainscore_registry.assemblies import read_assembly_source
+from brainscore_registry.data.assemblies import read_assembly_source
 
 
 @dataclass

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from brainscore_registry import UserInputError
-from brainscore_registry.aggregation import aggregate, load_tree
-from brainscore_registry.benchmark_specs import find_spec, list_specs, load_spec, record_versions, version_problems
+from brainscore_registry.benchmarks.aggregation import aggregate, load_tree
+from brainscore_registry.benchmarks.specs import find_spec, list_specs, load_spec, record_versions, version_problems
 from brainscore_registry.metrics.normalization import ceil_score
 from brainscore_registry.metrics.score import BenchmarkScore, Score
-from brainscore_registry.registration import register_assembly, register_stimulus_set
+from brainscore_registry.store.registration import register_assembly, register_stimulus_set
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 HASH = "ab" * 32

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from brainscore_registry import JobError, UserInputError, load_assembly, register_assembly
-from brainscore_registry.assemblies import read_assembly_source
+from brainscore_registry.data.assemblies import read_assembly_source
 
 
 def _variant(experiment, k: int):
@@ -71,7 +71,7 @@ def test_stimulus_set_pinned_by_version(registry, experiment, tmp_path):
 CONCURRENT = textwrap.dedent("""
     import sys
     from brainscore_registry import register_assembly
-    from brainscore_registry.assemblies import read_assembly_source
+    from brainscore_registry.data.assemblies import read_assembly_source
     k, root, source, meta = int(sys.argv[1]), *sys.argv[2:5]
     da = read_assembly_source(source)
     print(register_assembly(da.copy(data=da.values + k), meta, registry=root).version)

@@ -9,8 +9,8 @@ import sys
 import pytest
 import yaml
 
-from brainscore_registry.schemas import AssemblyMeta, StimulusSetMeta
-from brainscore_registry.templates import TEMPLATES
+from brainscore_registry.data.schemas import AssemblyMeta, StimulusSetMeta
+from brainscore_registry.data.templates import TEMPLATES
 
 COMMANDS = [
     [],

@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 from zarr.codecs import ZstdCodec
 
-from brainscore_registry.hashing import canonical_json, logical_hash
-from brainscore_registry.zarr_io import normalize_strings, open_store, write_store
+from brainscore_registry.data.hashing import canonical_json, logical_hash
+from brainscore_registry.data.zarr_io import normalize_strings, open_store, write_store
 
 
 def _dataset() -> xr.Dataset:

@@ -16,13 +16,13 @@ import yaml
 from PIL import Image
 
 from brainscore_registry import UserInputError
-from brainscore_registry.activation_cache import ActivationCache
-from brainscore_registry.loading import load_stimulus_set
-from brainscore_registry.model_card import load_card
-from brainscore_registry.records import read_record
-from brainscore_registry.runs import tolerance_for
-from brainscore_registry.screen import GREY, PlacedStimuli, place
-from brainscore_registry.torch_model import TorchBrainModel
+from brainscore_registry.benchmarks.screen import GREY, PlacedStimuli, place
+from brainscore_registry.models.activation_cache import ActivationCache
+from brainscore_registry.models.model_card import load_card
+from brainscore_registry.models.torch_model import TorchBrainModel
+from brainscore_registry.runs.records import read_record
+from brainscore_registry.runs.run import tolerance_for
+from brainscore_registry.store.loading import load_stimulus_set
 
 from .scoring_setup import CONVNET, WIDENET, build_benchmark_registry
 
@@ -89,11 +89,11 @@ def test_four_concurrent_processes_leave_a_valid_cache(bench_registry, tmp_path)
     script = tmp_path / "score.py"
     script.write_text(
         "import sys, json\n"
-        "from brainscore_registry.catalog import Registry\n"
-        "from brainscore_registry.loading import load_stimulus_set\n"
-        "from brainscore_registry.model_card import load_card\n"
-        "from brainscore_registry.screen import PlacedStimuli\n"
-        "from brainscore_registry.torch_model import TorchBrainModel\n"
+        "from brainscore_registry.store.catalog import Registry\n"
+        "from brainscore_registry.store.loading import load_stimulus_set\n"
+        "from brainscore_registry.models.model_card import load_card\n"
+        "from brainscore_registry.benchmarks.screen import PlacedStimuli\n"
+        "from brainscore_registry.models.torch_model import TorchBrainModel\n"
         "reg = Registry(sys.argv[1])\n"
         "stimuli = load_stimulus_set(reg.read_entry('Synthetic2026.images').latest.version, registry=reg)\n"
         "model = TorchBrainModel(load_card(sys.argv[2]), device='cpu')\n"

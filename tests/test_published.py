@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from brainscore_registry.benchmark_specs import list_specs
-from brainscore_registry.catalog import Registry
+from brainscore_registry.benchmarks.specs import list_specs
 from brainscore_registry.packaging import default_raw_root
 from brainscore_registry.packaging.build import PACKAGES, build, raw_available
 from brainscore_registry.packaging.cowley2023 import CEILING_BOUNDS
 from brainscore_registry.packaging.geirhos2019 import cnn_predictions
 from brainscore_registry.packaging.kriegeskorte2008 import IDS, figure_rdms
+from brainscore_registry.store.catalog import Registry
 
 from .scoring_setup import CONVNET, WIDENET
 
@@ -94,8 +94,8 @@ def test_monkey_it_against_human_it(cli, rebuilt, tmp_path):
 
 
 def test_cowley_ceiling_within_the_documented_bounds(rebuilt):
-    from brainscore_registry.benchmark_specs import find_spec
-    from brainscore_registry.scoring import ceiling_for, load_benchmark_data, neural_target
+    from brainscore_registry.benchmarks.scoring import ceiling_for, load_benchmark_data, neural_target
+    from brainscore_registry.benchmarks.specs import find_spec
 
     registry, _ = rebuilt
     spec = find_spec(registry.root, "Cowley2023.V4-pls")

@@ -9,9 +9,9 @@ import xarray as xr
 import yaml
 
 from brainscore_registry import load_assembly, load_stimulus_set, logical_hash, register_assembly
-from brainscore_registry.assemblies import read_assembly_source
-from brainscore_registry.hashing import file_sha256
-from brainscore_registry.schemas import AssemblyMeta
+from brainscore_registry.data.assemblies import read_assembly_source
+from brainscore_registry.data.hashing import file_sha256
+from brainscore_registry.data.schemas import AssemblyMeta
 
 STRING_KINDS = "OUT"
 

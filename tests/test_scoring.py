@@ -100,7 +100,7 @@ def test_a_record_signed_by_another_key_fails_against_the_trusted_key(cli, bench
     refused = cli("--registry", bench_registry.root, "verify", tmp_path / "r.json", "--trusted-key", tmp_path / "other.pub")
     assert refused.exit_code == 1 and "not the trusted key" in refused.output
     assert "PRIVATE" not in ours.stdout
-    from brainscore_registry.records import keys_dir
+    from brainscore_registry.runs.records import keys_dir
 
     assert (keys_dir() / "ed25519.key").stat().st_mode & 0o777 == 0o600  # the private key: owner only
     assert (tmp_path / "r.json").stat().st_mode & 0o044  # records are ordinary, readable files
@@ -215,8 +215,8 @@ def test_reproduce_uses_the_pinned_versions_even_when_newer_ones_exist(cli, tmp_
     import xarray as xr
     import yaml as yaml_lib
 
-    from brainscore_registry.benchmark_specs import record_versions
-    from brainscore_registry.registration import register_assembly
+    from brainscore_registry.benchmarks.specs import record_versions
+    from brainscore_registry.store.registration import register_assembly
 
     registry = build_benchmark_registry(tmp_path / "own")
     args = ("--registry", registry.root)

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainscore_registry import IntegrityError, Registry, load_assembly, load_stimulus_set, register_assembly, transfers
+from brainscore_registry import IntegrityError, Registry, load_assembly, load_stimulus_set, register_assembly
 from brainscore_registry.paths import bsr_home
+from brainscore_registry.store import transfers
 
 from .s3 import MotoServer, StoppingProxy, s3_client
 

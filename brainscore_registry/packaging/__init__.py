@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.hashing import file_sha256
 from ..errors import UserInputError
-from ..hashing import file_sha256
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from ..benchmark_specs import benchmarks_dir
-from ..catalog import Registry
+from ..benchmarks.specs import benchmarks_dir
 from ..errors import UserInputError, did_you_mean
 from ..paths import write_atomic
-from ..registration import register_assembly, register_stimulus_set
+from ..store.catalog import Registry
+from ..store.registration import register_assembly, register_stimulus_set
 from . import Package, default_raw_root
 from .cowley2023 import PACKAGE as COWLEY
 from .geirhos2019 import PACKAGE as GEIRHOS

@@ -23,7 +23,7 @@ import scipy.io
 import xarray as xr
 from scipy.spatial.distance import squareform
 
-from ..png import deterministic_png
+from ..data.png import deterministic_png
 from . import Package, Prepared, verify_raw
 
 FOLDER = "kriegeskorte2008_92images"

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import JobError, UserInputError, did_you_mean
-from .paths import bsr_home
+from ..errors import JobError, UserInputError, did_you_mean
+from ..paths import bsr_home
 
 LOCAL_REMOTE = "bsr-local"
 _CREDENTIAL_HINTS = ("Unable to locate credentials", "NoCredentialsError", "InvalidAccessKeyId", "SignatureDoesNotMatch")

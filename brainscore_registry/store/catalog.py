@@ -15,12 +15,12 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from ..data.identifiers import Reference, Version, check_identifier, parse_reference
+from ..data.metadata import validation_error
+from ..data.schemas import CatalogEntry, StoredVersion
+from ..errors import JobError, UserInputError, did_you_mean
+from ..paths import REGISTRY_MARKER, find_registry_root, write_atomic
 from .clones import checkout, is_git_location
-from .errors import JobError, UserInputError, did_you_mean
-from .identifiers import Reference, Version, check_identifier, parse_reference
-from .metadata import validation_error
-from .paths import REGISTRY_MARKER, find_registry_root, write_atomic
-from .schemas import CatalogEntry, StoredVersion
 from .storage import Storage
 
 STORE_DIRS = {"stimuli": "stimulus_sets", "neural": "assemblies", "behavioral": "assemblies", "similarity": "assemblies"}

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import UserInputError, did_you_mean, preview
+from ..errors import UserInputError, did_you_mean, preview
 from .hashing import is_string_dtype, to_jsonable
 from .schemas import AssemblyMeta, time_bin_values
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .model_card import load_card
-from .synthetic import SYNTHETIC_CITATION, SYNTHETIC_PROVENANCE, _write_yaml, write_procedural_stimuli
+from ..models.model_card import load_card
+from .experiment import SYNTHETIC_CITATION, SYNTHETIC_PROVENANCE, _write_yaml, write_procedural_stimuli
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class HiddenExperiment:
 def _layer_activations(card_path: Path, layer: str, images: list[np.ndarray]) -> np.ndarray:
     from PIL import Image
 
-    from .activations import extract
+    from ..models.activations import extract
 
     card = load_card(card_path)
     pil = [Image.fromarray(i) for i in images]

@@ -19,11 +19,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .errors import UserInputError, did_you_mean
-from .hashing import canonical_json, file_sha256
-from .metadata import parse_metadata, read_yaml
-from .schemas import Strict, _identifier
-from .vocabulary import REGIONS
+from ..data.hashing import canonical_json, file_sha256
+from ..data.metadata import parse_metadata, read_yaml
+from ..data.schemas import Strict, _identifier
+from ..data.vocabulary import REGIONS
+from ..errors import UserInputError, did_you_mean
 
 CARD_HINT = "examples/models/*/card.yaml"
 

@@ -17,11 +17,11 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
+from ..benchmarks.screen import PlacedStimuli
+from ..errors import UserInputError
 from .activation_cache import ActivationCache, cache_key
 from .activations import extract, layer_modules, resolve_device
-from .errors import UserInputError
 from .model_card import LoadedCard
-from .screen import PlacedStimuli
 
 Progress = Callable[[str, int, int], None]
 

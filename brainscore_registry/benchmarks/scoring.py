@@ -19,15 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .benchmark_specs import BenchmarkSpec
+from ..errors import UserInputError, preview
+from ..metrics import CEILINGS, average_repetitions, load_metric
+from ..metrics.normalization import ceil_score
+from ..metrics.score import BenchmarkScore, Score
+from ..store.catalog import Registry
+from ..store.loading import load_assembly, load_stimulus_set
 from .brain_model import BrainModel
-from .catalog import Registry
-from .errors import UserInputError, preview
-from .loading import load_assembly, load_stimulus_set
-from .metrics import CEILINGS, average_repetitions, load_metric
-from .metrics.normalization import ceil_score
-from .metrics.score import BenchmarkScore, Score
 from .screen import PlacedStimuli
+from .specs import BenchmarkSpec
 
 LABEL_COLUMNS = ("label", "truth", "object_name", "category")
 

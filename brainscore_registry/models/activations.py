@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
-from .errors import UserInputError, did_you_mean
+from ..errors import UserInputError, did_you_mean
 
 
 def resolve_device(device: str) -> str:

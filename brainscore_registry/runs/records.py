@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import JobError, UserInputError
-from .hashing import canonical_json
-from .paths import bsr_home, write_atomic
+from ..data.hashing import canonical_json
+from ..errors import JobError, UserInputError
+from ..paths import bsr_home, write_atomic
 
 RECORD_SCHEMA = "bsr-score-record-v1"
 # |Δ| a reproduction may show: same device and thread count gives identical numbers; another CPU

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 MAX_IDENTIFIER_LENGTH = 80
 HASH_ALGORITHM = "sha256"

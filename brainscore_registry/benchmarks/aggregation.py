@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .benchmark_specs import AGGREGATES, BenchmarkSpec, benchmarks_dir
-from .errors import UserInputError
-from .metadata import read_yaml
+from ..data.metadata import read_yaml
+from ..errors import UserInputError
+from .specs import AGGREGATES, BenchmarkSpec, benchmarks_dir
 
 
 @dataclass

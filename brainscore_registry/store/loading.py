@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .assemblies import assembly_dataarray
+from ..data.assemblies import assembly_dataarray
+from ..data.schemas import StoredVersion
+from ..data.stimuli import StimulusSet
+from ..data.verification import verify_store
+from ..data.zarr_io import normalize_strings, open_store, read_store
+from ..errors import JobError
 from .catalog import Registry
-from .errors import JobError
-from .schemas import StoredVersion
-from .stimuli import StimulusSet
-from .verification import verify_store
-from .zarr_io import normalize_strings, open_store, read_store
 
 
 def _store(registry: Registry, stored: StoredVersion) -> Path:

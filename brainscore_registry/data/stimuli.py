@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 from PIL import Image, UnidentifiedImageError
 
-from .errors import UserInputError, did_you_mean, preview
+from ..errors import UserInputError, did_you_mean, preview
 from .schemas import StimulusSetMeta
 
 STIMULUS_SET_FORMAT = "bsr-stimuli-v1"
@@ -279,7 +279,7 @@ class StimulusSet:
             ) from None
         data = self._read(int(self._offsets[i]), int(self._lengths[i]))
         if hashlib.sha256(data).hexdigest() != self._digests[i]:
-            from .errors import IntegrityError
+            from ..errors import IntegrityError
 
             raise IntegrityError(
                 f"the bytes of stimulus {stimulus_id!r} do not match their recorded sha256", fix="pull the stimulus set again"

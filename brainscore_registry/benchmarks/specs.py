@@ -19,13 +19,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .errors import UserInputError, did_you_mean
-from .hashing import canonical_json
-from .identifiers import parse_version
-from .metadata import parse_metadata, read_yaml
-from .paths import write_atomic
-from .schemas import Strict, _identifier
-from .vocabulary import REGIONS
+from ..data.hashing import canonical_json
+from ..data.identifiers import parse_version
+from ..data.metadata import parse_metadata, read_yaml
+from ..data.schemas import Strict, _identifier
+from ..data.vocabulary import REGIONS
+from ..errors import UserInputError, did_you_mean
+from ..paths import write_atomic
 
 Normalization = Literal[
     "none", "r2_over_ceiling", "raw_over_sqrt_ceiling", "raw_over_ceiling_clipped", "raw_over_ceiling", "closeness_over_ceiling"
@@ -85,7 +85,7 @@ class MetricSpec(Strict):
 
     @model_validator(mode="after")
     def _known(self) -> "MetricSpec":
-        from .metrics import METRICS
+        from ..metrics import METRICS
 
         if self.name not in METRICS:
             raise ValueError(f"unknown metric {self.name!r}.{did_you_mean(self.name, METRICS)} Known: {', '.join(METRICS)}")
@@ -116,7 +116,7 @@ class CeilingSpec(Strict):
 
     @model_validator(mode="after")
     def _one_of(self) -> "CeilingSpec":
-        from .metrics import CEILINGS
+        from ..metrics import CEILINGS
 
         if (self.method is None) == (self.value is None):
             raise ValueError("give exactly one of `method` (computed from the data) or `value` (pinned)")

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .assemblies import read_assembly_source
-from .errors import UserInputError
-from .hashing import file_sha256
+from ..data.assemblies import read_assembly_source
+from ..data.hashing import file_sha256
+from ..errors import UserInputError
 
 
 def sha256_path(path: Path) -> str:

@@ -13,8 +13,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from .errors import UserInputError
-from .paths import REGISTRY_MARKER, bsr_home
+from ..errors import UserInputError
+from ..paths import REGISTRY_MARKER, bsr_home
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@)", re.I)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .stimuli import StimulusSet
+from ..data.stimuli import StimulusSet
 
 GREY = (128, 128, 128)
 

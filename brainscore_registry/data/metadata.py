@@ -8,7 +8,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import UserInputError, did_you_mean
+from ..errors import UserInputError, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 

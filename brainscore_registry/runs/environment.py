@@ -21,7 +21,7 @@ def _git(*args: str) -> str | None:
 
 
 def code_info() -> dict:
-    from . import __version__
+    from .. import __version__
 
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None

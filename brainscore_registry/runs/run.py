@@ -15,15 +15,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .benchmark_specs import BenchmarkSpec
-from .catalog import Registry
+from ..benchmarks.scoring import BenchmarkData, evaluate, load_benchmark_data, model_responses
+from ..benchmarks.specs import BenchmarkSpec
+from ..data.hashing import canonical_json
+from ..errors import JobError, UserInputError
+from ..metrics.score import BenchmarkScore
+from ..store.catalog import Registry
+from ..store.transfers import pull, resolve_targets
 from .environment import code_info, environment_info
-from .errors import JobError, UserInputError
-from .hashing import canonical_json
-from .metrics.score import BenchmarkScore
 from .records import RECORD_SCHEMA, TOLERANCES, ModelPart, ScoreRecord, sign, signer
-from .scoring import BenchmarkData, evaluate, load_benchmark_data, model_responses
-from .transfers import pull, resolve_targets
 
 SEEDS = {"cv_splits_random_state": 1, "trial_halves": "numpy RandomState(0)", "network": "the factory's own seeding"}
 

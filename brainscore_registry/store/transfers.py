@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..data.schemas import StoredVersion
+from ..data.verification import Progress, store_digest
+from ..errors import IntegrityError, JobError, UserInputError
+from ..paths import bsr_home
 from .catalog import Registry
-from .errors import IntegrityError, JobError, UserInputError
-from .paths import bsr_home
-from .schemas import StoredVersion
-from .verification import Progress, store_digest
 
 
 @dataclass(frozen=True)

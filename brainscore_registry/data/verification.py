@@ -7,7 +7,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .errors import IntegrityError
+from ..errors import IntegrityError
 from .hashing import logical_hash
 from .zarr_io import io_settings, normalize_strings, open_store, uncompressed_bytes
 

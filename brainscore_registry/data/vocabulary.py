@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .errors import did_you_mean
+from ..errors import did_you_mean
 
 SPECIES: dict[str, str] = {
     "macaca_mulatta": "rhesus macaque",

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import xarray as xr
 
-from .assemblies import build_assembly, check_stimuli_known, pick_variable, read_assembly_source
+from ..data.assemblies import build_assembly, check_stimuli_known, pick_variable, read_assembly_source
+from ..data.identifiers import Version
+from ..data.metadata import load_metadata, parse_metadata
+from ..data.schemas import AssemblyMeta, CatalogEntry, DvcLocation, StimulusSetMeta, StoredVersion
+from ..data.stimuli import build_stimulus_set
+from ..data.verification import Progress, hash_dataset, verify_store
+from ..data.zarr_io import store_size, uncompressed_bytes, write_store
+from ..errors import JobError, UserInputError
 from .catalog import Registry
-from .errors import JobError, UserInputError
-from .identifiers import Version
 from .loading import stimulus_ids
-from .metadata import load_metadata, parse_metadata
 from .publish import intent, move_into_place, recover, staging
-from .schemas import AssemblyMeta, CatalogEntry, DvcLocation, StimulusSetMeta, StoredVersion
-from .stimuli import build_stimulus_set
-from .verification import Progress, hash_dataset, verify_store
-from .zarr_io import store_size, uncompressed_bytes, write_store
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import atomic_file, bsr_home
+from ..paths import atomic_file, bsr_home
 
 
 def cache_dir() -> Path:
