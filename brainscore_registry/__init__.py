@@ -9,9 +9,9 @@ from .data.identifiers import Version, parse_reference, parse_version
 from .data.schemas import AssemblyMeta, StimulusSetMeta
 from .data.stimuli import StimulusSet
 from .errors import BsrError, IntegrityError, JobError, UserInputError
-from .store.catalog import Registry
 from .store.loading import load_assembly, load_dataset, load_stimulus_set
 from .store.registration import Registration, register_assembly, register_stimulus_set
+from .store.registry import Registry
 
 __all__ = [
     "AssemblyMeta",

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from brainscore_registry.benchmarks.specs import BenchmarkSpec, find_spec, list_specs, record_versions, version_problems
-from brainscore_registry.store.catalog import Registry
+from brainscore_registry.store.registry import Registry
 
 from .common import out, print_json, registry, user_errors
 
@@ -19,9 +19,8 @@ def _pin_state(reg: Registry, pin: str | None) -> dict | None:
     """Whether a pinned version is in the catalogue and on this machine."""
     if pin is None:
         return None
-    name, digest = pin.split("@", 1)
-    stored = reg.find(name, digest)
-    return {"version": pin, "catalogued": stored is not None, "local": stored is not None and (reg.root / stored.path).is_dir()}
+    stored = reg.catalog.find(pin)
+    return {"version": pin, "catalogued": stored is not None, "local": stored is not None and reg.layout.is_local(stored)}
 
 
 def _spec_json(reg: Registry, spec: BenchmarkSpec) -> dict:

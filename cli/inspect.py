@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from brainscore_registry.data.schemas import CatalogEntry, StoredVersion
-from brainscore_registry.store.catalog import Registry
+from brainscore_registry.store.registry import Registry
 
 from .common import out, print_json, registry, user_errors
 
@@ -48,7 +48,7 @@ def list_datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON
     """
     with user_errors():
         reg = registry()
-        entries = reg.entries()
+        entries = reg.catalog.entries()
     if as_json:
         print_json([summary(reg, e) for e in entries])
         return
@@ -83,7 +83,7 @@ def show(
     """
     with user_errors():
         reg = registry()
-        entry, chosen = reg.resolve(reference, field="dataset")
+        entry, chosen = reg.catalog.resolve(reference, field="dataset")
     data = summary(reg, entry)
     if as_json:
         print_json({**data, "selected": chosen.version})

@@ -18,10 +18,11 @@ from brainscore_registry.models.model_card import load_card
 from brainscore_registry.models.predictions import Predictions
 from brainscore_registry.models.torch_model import TorchBrainModel
 from brainscore_registry.paths import write_atomic
+from brainscore_registry.data.identifiers import Version
 from brainscore_registry.runs import records
 from brainscore_registry.runs.run import ensure_local, score_with_record
 from brainscore_registry.runs.run import reproduce as reproduce_record
-from brainscore_registry.store.catalog import Registry
+from brainscore_registry.store.registry import Registry
 
 from .common import RichProgress, err, out, print_json, registry, user_errors
 
@@ -154,7 +155,7 @@ def verify(
         trusted = records.load_public_key(trusted_key) if trusted_key else None
         record = records.read_record(record_path)
         records.check_signature(record, trusted)
-        unresolved = [pin for pin in record.data.values() if pin and reg.find(*pin.split("@", 1)) is None]
+        unresolved = [pin for pin in record.data.values() if pin and reg.catalog.find(Version.parse(pin)) is None]
         if unresolved:
             raise records.RecordInvalid(
                 f"pinned data not in the registry at {reg.root}: {', '.join(unresolved)}",

@@ -65,9 +65,9 @@ def network_card(name: str, directory: Path) -> tuple[Path, str]:
 
 
 def stimulus_set(directory: Path, n: int, size: int):
-    from brainscore_registry.store.catalog import Registry
     from brainscore_registry.store.loading import load_stimulus_set
     from brainscore_registry.store.registration import register_stimulus_set
+    from brainscore_registry.store.registry import Registry
     from brainscore_registry.synthetic.experiment import png_bytes
 
     rng = np.random.default_rng(0)

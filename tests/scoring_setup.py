@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from brainscore_registry.benchmarks.specs import record_versions
-from brainscore_registry.store.catalog import Registry
 from brainscore_registry.store.registration import register_assembly, register_stimulus_set
+from brainscore_registry.store.registry import Registry
 from brainscore_registry.synthetic.experiment import write_synthetic_experiment
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "models"

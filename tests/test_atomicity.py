@@ -13,7 +13,8 @@ import pytest
 
 import brainscore_registry.store.registration as registration
 from brainscore_registry import IntegrityError, Registry, load_dataset, logical_hash, register_assembly
-from brainscore_registry.store.catalog import Registry as RegistryClass
+from brainscore_registry.store.catalog import Catalog
+from brainscore_registry.store.publish import Publication
 from brainscore_registry.store.storage import Storage
 
 
@@ -23,7 +24,7 @@ def _stores(root: Path) -> list[Path]:
 
 def assert_consistent(registry: Registry) -> None:
     """Every catalogued version has its complete store; every store is catalogued; no scratch left."""
-    catalogued = {registry.root / v.path: v for e in registry.entries() for v in e.versions}
+    catalogued = {registry.root / v.path: v for e in registry.catalog.entries() for v in e.versions}
     assert set(_stores(registry.root)) == set(catalogued)
     dvc_files = set((registry.root / "assemblies").glob("*/*.zarr.dvc")) | set(
         (registry.root / "stimulus_sets").glob("*/*.zarr.dvc")
@@ -33,9 +34,10 @@ def assert_consistent(registry: Registry) -> None:
         assert {line.strip("/") for line in ignore.read_text().split()} <= {p.name for p in catalogued}
     for path, version in catalogued.items():
         assert logical_hash(load_dataset(version.version, registry=registry)) == version.version.split("@")[1]
-    leftovers = [p.name for p in registry.work_dir.glob("*") if p.name != "registry.lock"] if registry.work_dir.exists() else []
+    work = registry.layout.work_dir
+    leftovers = [p.name for p in work.glob("*") if p.name != "registry.lock"] if work.exists() else []
     assert leftovers == []
-    assert [p.name for p in registry.datasets_dir.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in registry.layout.datasets_dir.iterdir() if p.name.startswith(".")] == []
 
 
 def _fail(exc: BaseException):
@@ -61,13 +63,13 @@ FAULTS = {
         registration, "write_store", _after(registration.write_store, KeyboardInterrupt())
     ),
     "verify fails": lambda mp: mp.setattr(registration, "store_size", _fail(OSError(5, "Input/output error"))),
-    "rename fails": lambda mp: mp.setattr(registration, "move_into_place", _fail(OSError(18, "Invalid cross-device link"))),
+    "rename fails": lambda mp: mp.setattr(Publication, "move_into_place", _fail(OSError(18, "Invalid cross-device link"))),
     "crash after rename": lambda mp: mp.setattr(
-        registration, "move_into_place", _after(registration.move_into_place, RuntimeError("crash"))
+        Publication, "move_into_place", _after(Publication.move_into_place, RuntimeError("crash"))
     ),
     "dvc add fails": lambda mp: mp.setattr(Storage, "track", _fail(OSError(28, "No space left on device"))),
     "crash after dvc add": lambda mp: mp.setattr(Storage, "track", _after(Storage.track, RuntimeError("crash"))),
-    "catalogue write fails": lambda mp: mp.setattr(RegistryClass, "write_entry", _fail(OSError(28, "No space left on device"))),
+    "catalogue write fails": lambda mp: mp.setattr(Catalog, "write_entry", _fail(OSError(28, "No space left on device"))),
 }
 
 
@@ -109,7 +111,8 @@ def test_corrupted_write_is_detected(monkeypatch, registry, stimuli, experiment,
 KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     import brainscore_registry.store.registration as R
-    from brainscore_registry.store.catalog import Registry
+    from brainscore_registry.store.catalog import Catalog
+    from brainscore_registry.store.publish import Publication
     from brainscore_registry.store.storage import Storage
 
     phase, root, source, meta = sys.argv[1:5]
@@ -131,7 +134,7 @@ KILL_SCRIPT = textwrap.dedent("""
         die()
 
     def partial_catalogue(self, entry):
-        target = self.entry_path(entry.identifier)
+        target = self.layout.entry_path(entry.identifier)
         with open(target.parent / ("." + target.name + ".partial.tmp"), "w") as fh:
             fh.write("schema_version: 1\\nidentifier: ")
         die()
@@ -143,13 +146,13 @@ KILL_SCRIPT = textwrap.dedent("""
     elif phase == "after verify":
         after(R, "verify_store")
     elif phase == "after rename":
-        after(R, "move_into_place")
+        after(Publication, "move_into_place")
     elif phase == "after dvc add":
         after(Storage, "track")
     elif phase == "during catalogue write":
-        Registry.write_entry = partial_catalogue
+        Catalog.write_entry = partial_catalogue
     elif phase == "after catalogue write":
-        after(Registry, "write_entry")
+        after(Catalog, "write_entry")
     R.register_assembly(source, meta, registry=root)
     print("finished without being killed")
 """)
@@ -174,12 +177,12 @@ def test_kill_at_any_point(phase, tmp_path, registry, stimuli, experiment):
         assert (store / "zarr.json").is_file() and logical_hash(load_dataset_from(store)) is not None
     reopened = Registry(registry.root)  # opening the registry rolls back the dead process's leftovers
     assert_consistent(reopened)
-    names = reopened.names()
+    names = reopened.catalog.names()
     assert ("Synthetic2026.V4IT" in names) == registered
     result = register_assembly(experiment.neural, experiment.neural_meta, registry=reopened)
     assert result.created != registered
     assert_consistent(reopened)
-    assert [p.name for p in registry.datasets_dir.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in registry.layout.datasets_dir.iterdir() if p.name.startswith(".")] == []
 
 
 def load_dataset_from(store: Path):
@@ -190,7 +193,7 @@ def load_dataset_from(store: Path):
 
 def test_leftovers_of_a_live_registration_are_left_alone(registry, stimuli):
     """Opening the registry never touches the staging area of a registration that holds the lock."""
-    stage = registry.work_dir / "stage-12345-deadbeef"
+    stage = registry.layout.work_dir / "stage-12345-deadbeef"
     with registry.lock():
         stage.mkdir(parents=True)
         Registry(registry.root)  # cannot take the lock: leaves everything as it is

@@ -21,11 +21,11 @@ def _variant(experiment, k: int):
 def test_versions_resolve_by_name_prefix_and_full_hash(registry, stimuli, experiment):
     first = register_assembly(_variant(experiment, 0), experiment.neural_meta, registry=registry)
     second = register_assembly(_variant(experiment, 1), experiment.neural_meta, registry=registry)
-    entry = registry.read_entry("Synthetic2026.V4IT")
+    entry = registry.catalog.read_entry("Synthetic2026.V4IT")
     assert [v.version for v in entry.versions] == [str(first.version), str(second.version)]
-    assert registry.resolve("Synthetic2026.V4IT")[1].version == str(second.version)  # a name means the latest
-    assert registry.resolve(str(first.version))[1].version == str(first.version)
-    assert registry.resolve(f"Synthetic2026.V4IT@sha256:{first.version.short}")[1].version == str(first.version)
+    assert registry.catalog.resolve("Synthetic2026.V4IT")[1].version == str(second.version)  # a name means the latest
+    assert registry.catalog.resolve(str(first.version))[1].version == str(first.version)
+    assert registry.catalog.resolve(f"Synthetic2026.V4IT@sha256:{first.version.short}")[1].version == str(first.version)
     np.testing.assert_array_equal(load_assembly(str(first.version), registry=registry).values, _variant(experiment, 0).values)
 
 
@@ -41,7 +41,7 @@ def test_versions_resolve_by_name_prefix_and_full_hash(registry, stimuli, experi
 def test_bad_references(registry, stimuli, experiment, reference, pattern):
     register_assembly(experiment.neural, experiment.neural_meta, registry=registry)
     with pytest.raises(UserInputError, match=pattern):
-        registry.resolve(reference)
+        registry.catalog.resolve(reference)
 
 
 def test_stimulus_set_pinned_by_version(registry, experiment, tmp_path):
@@ -94,18 +94,18 @@ def test_concurrent_registrations_lose_nothing(tmp_path, registry, stimuli, expe
     assert all(p.returncode == 0 for p in procs), outputs
     versions = {out.strip() for out, _ in outputs}
     assert len(versions) == 3  # two processes registered identical content: one version
-    entry = registry.read_entry("Synthetic2026.V4IT")
+    entry = registry.catalog.read_entry("Synthetic2026.V4IT")
     assert {v.version for v in entry.versions} == versions and len(entry.versions) == 3
 
 
 def test_corrupt_catalogue_file_is_reported(registry, stimuli):
-    path = registry.entry_path("Synthetic2026.images")
+    path = registry.layout.entry_path("Synthetic2026.images")
     path.write_text(path.read_text().replace("kind: stimuli", "kind: pictures"))
     with pytest.raises(UserInputError, match=r"Synthetic2026.images.yaml.*'kind'"):
-        registry.read_entry("Synthetic2026.images")
+        registry.catalog.read_entry("Synthetic2026.images")
     path.write_text("identifier: [")
     with pytest.raises(JobError, match="not valid YAML"):
-        registry.read_entry("Synthetic2026.images")
+        registry.catalog.read_entry("Synthetic2026.images")
 
 
 def test_missing_store_is_reported(registry, stimuli):

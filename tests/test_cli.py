@@ -92,7 +92,7 @@ def test_register_prints_version_last_and_is_idempotent(cli, registry, experimen
     assert again.exit_code == 0
     assert again.stdout.strip().splitlines()[-1] == version
     assert "already registered" in again.stderr and "nothing written" in again.stderr
-    assert len(registry.read_entry("Synthetic2026.images").versions) == 1
+    assert len(registry.catalog.read_entry("Synthetic2026.images").versions) == 1
 
 
 def test_register_assembly_json(cli, registry, stimuli, experiment):

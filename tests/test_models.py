@@ -34,7 +34,7 @@ def bench_registry(tmp_path_factory):
 
 @pytest.fixture
 def placed(bench_registry):
-    entry = bench_registry.read_entry("Synthetic2026.images")
+    entry = bench_registry.catalog.read_entry("Synthetic2026.images")
     return PlacedStimuli.of(load_stimulus_set(entry.latest.version, registry=bench_registry), 8, 8)
 
 
@@ -89,13 +89,13 @@ def test_four_concurrent_processes_leave_a_valid_cache(bench_registry, tmp_path)
     script = tmp_path / "score.py"
     script.write_text(
         "import sys, json\n"
-        "from brainscore_registry.store.catalog import Registry\n"
+        "from brainscore_registry.store.registry import Registry\n"
         "from brainscore_registry.store.loading import load_stimulus_set\n"
         "from brainscore_registry.models.model_card import load_card\n"
         "from brainscore_registry.benchmarks.screen import PlacedStimuli\n"
         "from brainscore_registry.models.torch_model import TorchBrainModel\n"
         "reg = Registry(sys.argv[1])\n"
-        "stimuli = load_stimulus_set(reg.read_entry('Synthetic2026.images').latest.version, registry=reg)\n"
+        "stimuli = load_stimulus_set(reg.catalog.read_entry('Synthetic2026.images').latest.version, registry=reg)\n"
         "model = TorchBrainModel(load_card(sys.argv[2]), device='cpu')\n"
         "model.start_recording('IT', [(70, 170)])\n"
         "values = model.look_at(PlacedStimuli.of(stimuli, 8, 8)).values\n"

@@ -20,7 +20,7 @@ from brainscore_registry.packaging.build import PACKAGES, build, raw_available
 from brainscore_registry.packaging.cowley2023 import CEILING_BOUNDS
 from brainscore_registry.packaging.geirhos2019 import cnn_predictions
 from brainscore_registry.packaging.kriegeskorte2008 import IDS, figure_rdms
-from brainscore_registry.store.catalog import Registry
+from brainscore_registry.store.registry import Registry
 
 from .scoring_setup import CONVNET, WIDENET
 
@@ -41,7 +41,7 @@ def test_rebuilding_from_the_raw_files_gives_the_pinned_versions(rebuilt):
     registry, versions = rebuilt
     pinned = Registry(REPOSITORY)
     for identifier, version in versions.items():
-        entry = pinned.read_entry(identifier)
+        entry = pinned.catalog.read_entry(identifier)
         assert entry is not None, f"{identifier} is not in the repository's catalogue"
         assert version in [v.version for v in entry.versions], f"{identifier}: rebuilt {version}, pinned {entry.latest.version}"
     ours = {s.id: s.model_dump() for s in list_specs(registry.root)}
@@ -55,7 +55,7 @@ def test_a_clean_clone_rebuilds_its_pinned_data_without_changing_a_file(tmp_path
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPOSITORY), str(clone)], check=True)
     registry = Registry(clone)
-    stored = registry.read_entry("Cowley2023.V4_session210325").latest
+    stored = registry.catalog.read_entry("Cowley2023.V4_session210325").latest
     assert not (clone / stored.path).exists()  # only the pins came with the clone
     versions, _ = build("cowley2023", registry)
     assert versions["Cowley2023.V4_session210325"] == stored.version and (clone / stored.path / "zarr.json").is_file()

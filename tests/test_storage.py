@@ -90,7 +90,7 @@ def test_push_wipe_pull_gives_identical_bytes(remote, populated, cli):
 
 def test_catalogue_records_where_versions_live(populated):
     registry, stimuli, neural = populated
-    stored = registry.read_entry("Synthetic2026.V4IT").latest
+    stored = registry.catalog.read_entry("Synthetic2026.V4IT").latest
     assert stored.dvc.file == f"{stored.path}.dvc" and (registry.root / stored.dvc.file).is_file()
     assert stored.dvc.md5.endswith(".dir") and stored.dvc.md5.split(".")[0] in (registry.root / stored.dvc.file).read_text()
     ignored = subprocess.run(["git", "check-ignore", "-q", stored.path], cwd=registry.root)

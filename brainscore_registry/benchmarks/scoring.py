@@ -23,8 +23,8 @@ from ..errors import UserInputError, preview
 from ..metrics import CEILINGS, average_repetitions, load_metric
 from ..metrics.normalization import ceil_score
 from ..metrics.score import BenchmarkScore, Score
-from ..store.catalog import Registry
 from ..store.loading import load_assembly, load_stimulus_set
+from ..store.registry import Registry
 from .brain_model import BrainModel
 from .screen import PlacedStimuli
 from .specs import BenchmarkSpec

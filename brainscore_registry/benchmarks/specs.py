@@ -20,12 +20,12 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..data.hashing import canonical_json
-from ..data.identifiers import parse_version
 from ..data.metadata import parse_metadata, read_yaml
-from ..data.schemas import Strict, _identifier
+from ..data.schemas import PinnedVersion, Strict, valid_identifier
 from ..data.vocabulary import REGIONS
 from ..errors import UserInputError, did_you_mean
 from ..paths import write_atomic
+from ..store.layout import Layout
 
 Normalization = Literal[
     "none", "r2_over_ceiling", "raw_over_sqrt_ceiling", "raw_over_ceiling_clipped", "raw_over_ceiling", "closeness_over_ceiling"
@@ -34,15 +34,6 @@ Task = Literal["passive", "probabilities", "label"]
 FINGERPRINTS = "fingerprints.json"
 AGGREGATES = "aggregates.yaml"
 NUMBERS = {"assembly", "fitting_stimuli", "procedure", "metric", "ceiling", "normalization"}  # fields that change scores
-
-
-def _pinned(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            parse_version(value)
-        except UserInputError as exc:
-            raise ValueError(f"{exc.message}; pin data as 'Name@sha256:<64 hex digits>'") from None
-    return value
 
 
 class Procedure(Strict):
@@ -131,8 +122,8 @@ class BenchmarkSpec(Strict):
     id: Annotated[str, Field(description="benchmark identifier, the file's name")]
     version: int = Field(ge=1, description="raise it whenever a pin, the procedure, the metric or the ceiling changes")
     description: str
-    assembly: str = Field(description="the data, pinned: Name@sha256:<64 hex>")
-    fitting_stimuli: str | None = Field(default=None, description="stimuli a readout is fitted on, pinned")
+    assembly: PinnedVersion = Field(description="the data, pinned: Name@sha256:<64 hex>")
+    fitting_stimuli: PinnedVersion | None = Field(default=None, description="stimuli a readout is fitted on, pinned")
     procedure: Procedure
     metric: MetricSpec
     ceiling: CeilingSpec
@@ -141,8 +132,7 @@ class BenchmarkSpec(Strict):
     weight: float = Field(default=1.0, gt=0, description="weight among the parent's children")
     citation: str
 
-    _id = field_validator("id")(_identifier)
-    _pins = field_validator("assembly", "fitting_stimuli")(_pinned)
+    _id = field_validator("id")(valid_identifier)
 
     def fingerprint(self) -> str:
         """sha256 of everything that can change the numbers."""
@@ -153,7 +143,7 @@ class BenchmarkSpec(Strict):
 
 
 def benchmarks_dir(root: Path) -> Path:
-    return Path(root) / "registry" / "benchmarks"
+    return Layout(Path(root)).benchmarks_dir
 
 
 def load_spec(path: Path) -> BenchmarkSpec:

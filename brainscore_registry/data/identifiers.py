@@ -49,12 +49,33 @@ def check_identifier(name: str, *, file: object = None, field: str = "identifier
     return name
 
 
-@dataclass(frozen=True)
-class Version:
-    """A dataset version: an identifier pinned to the full logical content hash."""
+class Version(str):
+    """A dataset version: an identifier pinned to the full logical content hash, `Name@sha256:<64 hex>`.
 
-    name: str
-    hexdigest: str
+    A `str` subclass on purpose: it is written, hashed, signed and compared exactly as the string it
+    always was (catalogue YAML, spec fingerprints, records), while code reads its parts as attributes
+    instead of splitting the text by hand. Build one with `Version(name, hexdigest)` or `Version.parse(text)`.
+    """
+
+    __slots__ = ("name", "hexdigest")
+
+    def __new__(cls, name: str, hexdigest: str) -> "Version":
+        self = super().__new__(cls, f"{name}@{HASH_ALGORITHM}:{hexdigest}")
+        self.name, self.hexdigest = name, hexdigest
+        return self
+
+    def __getnewargs__(self) -> tuple[str, str]:  # pickling (workers, caches) rebuilds it from its parts
+        return (self.name, self.hexdigest)
+
+    @classmethod
+    def parse(cls, text: str, *, file: object = None, field: str | None = None) -> "Version":
+        """A fully pinned `Name@sha256:<64 hex>`; anything else is a UserInputError naming file and field."""
+        return parse_version(text, file=file, field=field)
+
+    @classmethod
+    def from_digest(cls, name: str, digest: str) -> "Version":
+        """From a name and a `sha256:<hex>` digest, as the logical hash returns it."""
+        return cls(name, digest.split(":", 1)[1])
 
     @property
     def digest(self) -> str:
@@ -64,8 +85,8 @@ class Version:
     def short(self) -> str:
         return self.hexdigest[:SHORT_HASH_LENGTH]
 
-    def __str__(self) -> str:
-        return f"{self.name}@{self.digest}"
+    def __repr__(self) -> str:
+        return f"Version({str(self)!r})"
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,8 @@ def parse_reference(text: str, *, file: object = None, field: str | None = None)
 
 def parse_version(text: str, *, file: object = None, field: str | None = None) -> Version:
     """Parse a fully pinned `Name@sha256:<64 hex>`."""
+    if isinstance(text, Version):
+        return text
     ref = parse_reference(text, file=file, field=field)
     if not ref.is_pinned:
         raise UserInputError(

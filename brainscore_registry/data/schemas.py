@@ -9,9 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from .identifiers import IDENTIFIER_RULE, identifier_problem, is_hex64, parse_reference
+from ..errors import UserInputError
+from .identifiers import IDENTIFIER_RULE, Version, identifier_problem, is_hex64, parse_reference, parse_version
 from .vocabulary import REGIONS, SPECIES, normalize_license, vocabulary_problem
 
 AssemblyKind = Literal["neural", "behavioral", "similarity"]
@@ -24,7 +34,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _identifier(value: str) -> str:
+def _pinned_version(value: object) -> Version:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a version 'Name@sha256:<64 hex digits>', got {type(value).__name__}")
+    try:
+        return parse_version(value)
+    except UserInputError as exc:
+        raise ValueError(f"{exc.message}; pin data as 'Name@sha256:<64 hex digits>'") from None
+
+
+PinnedVersion = Annotated[
+    Version,
+    PlainValidator(_pinned_version),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_.\-]*@sha256:[0-9a-f]{64}$"}),
+]
+"""A `Version` in a pydantic model: validated from its string, serialised back to exactly that string,
+so catalogue files, spec fingerprints and signed records keep their bytes."""
+
+
+def valid_identifier(value: str) -> str:
+    """A field validator: the value must be a dataset or benchmark identifier."""
     problem = identifier_problem(value)
     if problem:
         raise ValueError(f"identifier {value!r} {problem}; an identifier must {IDENTIFIER_RULE}")
@@ -77,7 +107,7 @@ class _DatasetMeta(Strict):
     license: str
     provenance: Provenance
 
-    _id = field_validator("identifier")(_identifier)
+    _id = field_validator("identifier")(valid_identifier)
     _text = field_validator("description", "citation")(_non_blank)
     _lic = field_validator("license")(_license)
 
@@ -166,7 +196,7 @@ class DvcLocation(Strict):
 class StoredVersion(Strict):
     """One registered version of a dataset, as the catalogue records it."""
 
-    version: str
+    version: PinnedVersion
     created: datetime
     path: str = Field(description="store location relative to the registry root")
     dims: dict[str, int]
@@ -174,14 +204,9 @@ class StoredVersion(Strict):
     nbytes: int = Field(description="uncompressed bytes of all variables")
     stored_bytes: int = Field(description="bytes on disk")
     files: int
-    stimulus_set: str | None = Field(default=None, description="pinned stimulus set of an assembly")
+    stimulus_set: PinnedVersion | None = Field(default=None, description="pinned stimulus set of an assembly")
     dvc: DvcLocation | None = Field(default=None, description="DVC tracking of the store")
     metadata: dict
-
-    @property
-    def digest(self) -> str:
-        """`sha256:<64 hex>`, the logical hash this version's store must have."""
-        return self.version.split("@", 1)[1]
 
 
 class CatalogEntry(Strict):
@@ -192,7 +217,7 @@ class CatalogEntry(Strict):
     kind: DatasetKind
     versions: list[StoredVersion] = Field(min_length=1)
 
-    _id = field_validator("identifier")(_identifier)
+    _id = field_validator("identifier")(valid_identifier)
 
     @property
     def latest(self) -> StoredVersion:

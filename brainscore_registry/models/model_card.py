@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 
 from ..data.hashing import canonical_json, file_sha256
 from ..data.metadata import parse_metadata, read_yaml
-from ..data.schemas import Strict, _identifier
+from ..data.schemas import Strict, valid_identifier
 from ..data.vocabulary import REGIONS
 from ..errors import UserInputError, did_you_mean
 
@@ -46,7 +46,7 @@ class ModelCard(Strict):
     readout_layer: str | None = Field(default=None, description="layer a behavioural readout is fitted on")
     description: str = ""
 
-    _name = field_validator("name")(_identifier)
+    _name = field_validator("name")(valid_identifier)
 
     @field_validator("factory")
     @classmethod

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from ..benchmarks.specs import benchmarks_dir
 from ..errors import UserInputError, did_you_mean
 from ..paths import write_atomic
-from ..store.catalog import Registry
 from ..store.registration import register_assembly, register_stimulus_set
+from ..store.registry import Registry
 from . import Package, default_raw_root
 from .cowley2023 import PACKAGE as COWLEY
 from .geirhos2019 import PACKAGE as GEIRHOS
@@ -54,7 +53,7 @@ def build(
     specs = package.specs(versions)
     if write_specs:
         for spec in specs:
-            path = benchmarks_dir(registry.root) / f"{spec['id']}.yaml"
+            path = registry.layout.benchmarks_dir / f"{spec['id']}.yaml"
             text = yaml.safe_dump(spec, sort_keys=False, width=200)
             if not path.is_file() or path.read_text() != text:
                 write_atomic(path, text)

@@ -20,7 +20,7 @@ from ..benchmarks.specs import BenchmarkSpec
 from ..data.hashing import canonical_json
 from ..errors import JobError, UserInputError
 from ..metrics.score import BenchmarkScore
-from ..store.catalog import Registry
+from ..store.registry import Registry
 from ..store.transfers import pull, resolve_targets
 from .environment import code_info, environment_info
 from .records import RECORD_SCHEMA, TOLERANCES, ModelPart, ScoreRecord, sign, signer
@@ -31,11 +31,7 @@ SEEDS = {"cv_splits_random_state": 1, "trial_halves": "numpy RandomState(0)", "n
 def ensure_local(registry: Registry, spec: BenchmarkSpec, progress=None) -> list[str]:
     """Pull the pinned versions (and the assembly's stimulus set) that are not here; returns those pulled."""
     pins = [p for p in (spec.assembly, spec.fitting_stimuli) if p]
-    missing = [
-        v.version
-        for v in resolve_targets(registry, pins, all_if_empty=False)
-        if not (registry.root / v.path / "zarr.json").is_file()
-    ]
+    missing = [v.version for v in resolve_targets(registry, pins, all_if_empty=False) if not registry.layout.is_local(v)]
     if missing:
         try:
             pull(registry, missing, progress=progress)

@@ -8,7 +8,7 @@ Nothing is visible until both the rename and the catalogue write have happened (
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,14 +17,13 @@ import xarray as xr
 from ..data.assemblies import build_assembly, check_stimuli_known, pick_variable, read_assembly_source
 from ..data.identifiers import Version
 from ..data.metadata import load_metadata, parse_metadata
-from ..data.schemas import AssemblyMeta, CatalogEntry, DvcLocation, StimulusSetMeta, StoredVersion
+from ..data.schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
 from ..data.stimuli import build_stimulus_set
 from ..data.verification import Progress, hash_dataset, verify_store
 from ..data.zarr_io import store_size, uncompressed_bytes, write_store
 from ..errors import JobError, UserInputError
-from .catalog import Registry
 from .loading import stimulus_ids
-from .publish import intent, move_into_place, recover, staging
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -54,54 +53,51 @@ def _dims(ds: xr.Dataset) -> dict[str, int]:
 
 
 def _publish(
-    registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: str | None, progress: Progress | None
+    registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: Version | None, progress: Progress | None
 ) -> Registration:
-    digest = hash_dataset(ds, "hash", progress)
-    version = Version(name, digest.split(":", 1)[1])
+    version = Version.from_digest(name, hash_dataset(ds, "hash", progress))
+    catalog, layout, publication = registry.catalog, registry.layout, registry.publication
     with registry.lock():
-        recover(registry)
-        final = registry.store_path(kind, version)
-        existing = registry.read_entry(name)
+        publication.recover()
+        final = layout.store_path(kind, version)
+        existing = catalog.read_entry(name)
         if existing is not None and existing.kind != kind:
             raise UserInputError(
                 f"{name!r} is already registered as a {existing.kind} dataset",
                 field="identifier",
                 fix=f"choose another identifier for this {kind} dataset",
             )
-        found = registry.find(name, digest)
+        found = catalog.find(version)
         if found is not None:
-            if not (registry.root / found.path / "zarr.json").is_file():  # catalogued (a clone), data not here: rebuild it
-                found = _restore(registry, ds, existing, found, digest, progress)
-            return Registration(version, False, registry.root / found.path, found)
-        if existing and any(
-            v.version != str(version) and v.path == final.relative_to(registry.root).as_posix() for v in existing.versions
-        ):
+            if not layout.is_local(found):  # catalogued (a clone), data not here: rebuild it
+                found = _restore(registry, ds, existing, found, progress)
+            return Registration(version, False, layout.local_path(found), found)
+        if existing and any(v.version != version and v.path == layout.relative(final) for v in existing.versions):
             raise JobError(f"two versions of {name} share the hash prefix {version.short}", fix="report this as a bug")
-        with staging(registry) as stage:
+        with publication.staging() as stage:
             staged = stage / final.name
             if progress:
                 progress("write", 0, 1)
             write_store(ds, staged)
             if progress:
                 progress("write", 1, 1)
-            verify_store(staged, digest, progress)
+            verify_store(staged, version.digest, progress)
             files, stored_bytes = store_size(staged)
             if final.exists():  # left by a crash between rename and catalogue, never recorded
                 registry.storage.untrack(final)
-            with intent(registry, final, name, digest):
-                move_into_place(staged, final)
-                pin = registry.storage.track(final)
+            with publication.intent(final, version):
+                publication.move_into_place(staged, final)
                 stored = StoredVersion(
-                    version=str(version),
+                    version=version,
                     created=datetime.now(timezone.utc).replace(microsecond=0),
-                    path=final.relative_to(registry.root).as_posix(),
+                    path=layout.relative(final),
                     dims=_dims(ds),
                     dtype=str(next(iter(ds.data_vars.values())).dtype),
                     nbytes=uncompressed_bytes(ds),
                     stored_bytes=stored_bytes,
                     files=files,
                     stimulus_set=stimulus_set,
-                    dvc=DvcLocation(**asdict(pin)),
+                    dvc=registry.storage.track(final),
                     metadata=ds.attrs["bsr"]["metadata"],
                 )
                 entry = (
@@ -109,29 +105,29 @@ def _publish(
                     if existing is None
                     else existing.model_copy(update={"versions": [*existing.versions, stored]})
                 )
-                registry.write_entry(entry)
+                catalog.write_entry(entry)
     return Registration(version, True, final, stored)
 
 
 def _restore(
-    registry: Registry, ds: xr.Dataset, entry: CatalogEntry, found: StoredVersion, digest: str, progress: Progress | None
+    registry: Registry, ds: xr.Dataset, entry: CatalogEntry, found: StoredVersion, progress: Progress | None
 ) -> StoredVersion:
     """Write the store of a catalogued version from its source data (same logical hash), e.g. when a
     clean clone rebuilds published data from the raw files; the catalogue keeps the version, and only
     DVC's record of the bytes is refreshed should the stored bytes differ (another codec build)."""
-    final = registry.root / found.path
-    with staging(registry) as stage:
+    final = registry.layout.local_path(found)
+    with registry.publication.staging() as stage:
         staged = stage / final.name
         write_store(ds, staged)
-        verify_store(staged, digest, progress)
+        verify_store(staged, found.version.digest, progress)
         if final.exists():
             registry.storage.untrack(final)
-        move_into_place(staged, final)
-    pin = DvcLocation(**asdict(registry.storage.track(final)))
+        registry.publication.move_into_place(staged, final)
+    pin = registry.storage.track(final)
     if pin == found.dvc:
         return found
     restored = found.model_copy(update={"dvc": pin})
-    registry.write_entry(
+    registry.catalog.write_entry(
         entry.model_copy(update={"versions": [restored if v.version == found.version else v for v in entry.versions]})
     )
     return restored
@@ -151,7 +147,7 @@ def register_stimulus_set(
 
         register_stimulus_set("images/", "images/stimuli.csv", "stimuli.yaml")
     """
-    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    registry = Registry.of(registry)
     registry.require_writable("register")
     meta = _meta(meta, StimulusSetMeta)
     on_file = (lambda done, total: progress("read", done, total)) if progress else None
@@ -173,7 +169,7 @@ def register_assembly(
 
         register_assembly("v4.nc", "v4.yaml")
     """
-    registry = registry if isinstance(registry, Registry) else Registry(registry)
+    registry = Registry.of(registry)
     registry.require_writable("register")
     meta_file = meta if isinstance(meta, (str, Path)) else "<metadata>"
     meta = _meta(meta, AssemblyMeta)
@@ -185,7 +181,7 @@ def register_assembly(
         da = pick_variable(source, Path("<dataset>"), variable)
     else:
         da = source
-    _, stimuli_version = registry.resolve(meta.stimulus_set, field="stimulus_set", kinds=("stimuli",), file=meta_file)
+    _, stimuli_version = registry.catalog.resolve(meta.stimulus_set, field="stimulus_set", kinds=("stimuli",), file=meta_file)
     ds = build_assembly(da, meta, stimuli_version.version, file=meta_source)
     check_stimuli_known(ds, meta.kind, set(stimulus_ids(registry, stimuli_version)), stimuli_version.version, meta_source)
     return _publish(registry, ds, meta.kind, meta.identifier, stimuli_version.version, progress)

@@ -19,9 +19,9 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.schemas import DvcLocation
 from ..errors import JobError, UserInputError, did_you_mean
 from ..paths import bsr_home
 
@@ -37,16 +37,6 @@ _UNREACHABLE_HINTS = (
     "failed to download",
     "ServerDisconnected",
 )
-
-
-@dataclass(frozen=True)
-class DvcPin:
-    """Where a version's bytes live in DVC: its `.dvc` file and the md5 of its directory manifest."""
-
-    file: str
-    md5: str
-    nfiles: int
-    size: int
 
 
 def local_remote_dir() -> Path:
@@ -153,7 +143,7 @@ class Storage:
             yield repo
 
     # -- tracking -------------------------------------------------------------------------------
-    def track(self, store: Path) -> DvcPin:
+    def track(self, store: Path) -> DvcLocation:
         """`dvc add` a published store: writes `<store>.dvc` beside it and fills the shared cache;
         the workspace copy is then relinked to the cache (read-only hardlinks), so it is stored once."""
         self.configure_machine()
@@ -161,7 +151,7 @@ class Storage:
             stage = repo.add([str(store)])[0]
             repo.checkout(targets=[stage.path], relink=True)
         out = stage.outs[0]
-        return DvcPin(
+        return DvcLocation(
             file=Path(stage.path).relative_to(self.root).as_posix(),
             md5=out.hash_info.value,
             nfiles=int(out.meta.nfiles),

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..data.identifiers import Version
 from ..data.schemas import StoredVersion
 from ..data.verification import Progress, store_digest
 from ..errors import IntegrityError, JobError, UserInputError
 from ..paths import bsr_home
-from .catalog import Registry
+from .registry import Registry
 
 
 @dataclass(frozen=True)
 class VersionStatus:
-    version: str
+    version: Version
     path: str
     size: int
     local: bool
@@ -43,12 +44,12 @@ def resolve_targets(registry: Registry, targets: list[str] | None, *, all_if_emp
             raise UserInputError(
                 "no target given", field="TARGET", fix="name datasets (`Name` or `Name@sha256:<hex>`); `bsr list` shows them"
             )
-        return [v for e in registry.entries() for v in e.versions]
-    chosen: dict[str, StoredVersion] = {}
+        return [v for e in registry.catalog.entries() for v in e.versions]
+    chosen: dict[Version, StoredVersion] = {}
     for target in targets:
-        _, stored = registry.resolve(target, field="TARGET")
+        _, stored = registry.catalog.resolve(target, field="TARGET")
         if stored.stimulus_set:
-            chosen.setdefault(stored.stimulus_set, registry.resolve(stored.stimulus_set, field="stimulus_set")[1])
+            chosen.setdefault(stored.stimulus_set, registry.catalog.resolve(stored.stimulus_set, field="stimulus_set")[1])
         chosen[stored.version] = stored
     return list(chosen.values())
 
@@ -59,24 +60,20 @@ def _dvc_file(stored: StoredVersion) -> str:
     return stored.dvc.file
 
 
-def _is_local(registry: Registry, stored: StoredVersion) -> bool:
-    return (registry.root / stored.path / "zarr.json").is_file()
-
-
 def push(
     registry: Registry, targets: list[str] | None = None, remote: str | None = None, progress: Progress | None = None
 ) -> list[StoredVersion]:
     """Send local versions to the remote (all of them by default); returns the versions pushed."""
     remote = registry.storage.check_remote(remote)
     versions = resolve_targets(registry, targets, all_if_empty=True)
-    absent = [v.version for v in versions if not _is_local(registry, v)]
+    absent = [v.version for v in versions if not registry.layout.is_local(v)]
     if targets and absent:
         raise UserInputError(
             f"not here to push: {', '.join(absent)}",
             field="TARGET",
             fix="pull those versions first, or push only what `bsr status` shows as local",
         )
-    versions = [v for v in versions if _is_local(registry, v)]
+    versions = [v for v in versions if registry.layout.is_local(v)]
     total, done = sum(v.dvc.size if v.dvc else 0 for v in versions), 0
     for stored in versions:
         registry.storage.push([_dvc_file(stored)], remote)
@@ -91,22 +88,21 @@ def _quarantine(registry: Registry, stored: StoredVersion) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     target = bsr_home() / "quarantine" / f"{stored.version.replace(':', '-')}-{stamp}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(registry.root / stored.path), str(target))
+    shutil.move(str(registry.layout.local_path(stored)), str(target))
     registry.storage.purge_cache(stored.dvc.md5)
     return target
 
 
 def verify_pulled(registry: Registry, stored: StoredVersion, progress: Progress | None = None) -> None:
     """Recompute the logical hash of a pulled store; refuse and move aside a copy that differs."""
-    path = registry.root / stored.path
     try:
-        actual = store_digest(path, progress)
+        actual = store_digest(registry.layout.local_path(stored), progress)
     except IntegrityError as exc:
         actual = f"unreadable ({exc.message})"
-    if actual != stored.digest:
+    if actual != stored.version.digest:
         aside = _quarantine(registry, stored)
         raise IntegrityError(
-            f"pulled data for {stored.version.split('@')[0]} does not match its pin: expected {stored.digest}, "
+            f"pulled data for {stored.version.name} does not match its pin: expected {stored.version.digest}, "
             f"got {actual}. The bad copy was moved aside to {aside} and will not be used",
             file=stored.path,
             fix="the remote holds a damaged object: re-push the version from a good copy, then pull again",
@@ -122,7 +118,7 @@ def pull(
     total, done = sum(v.dvc.size if v.dvc else 0 for v in versions), 0
     for stored in versions:
         registry.storage.pull([_dvc_file(stored)], remote)
-        if not _is_local(registry, stored):
+        if not registry.layout.is_local(stored):
             raise JobError(f"{stored.version} is not in the remote", fix="push it from a checkout that has it")
         verify_pulled(registry, stored, progress)
         done += stored.dvc.size
@@ -140,7 +136,7 @@ def status(registry: Registry, targets: list[str] | None = None, remote: str | N
             stored.version,
             stored.path,
             stored.stored_bytes,
-            _is_local(registry, stored),
+            registry.layout.is_local(stored),
             bool(stored.dvc) and registry.storage.in_remote(stored.dvc.md5, remote),
         )
         for stored in versions
