@@ -7,17 +7,12 @@ from pathlib import Path
 import typer
 from rich.tree import Tree
 
-from brainscore_registry.benchmarks.aggregation import aggregate as aggregate_scores
-from brainscore_registry.benchmarks.aggregation import load_tree
-from brainscore_registry.benchmarks.specs import list_specs
-from brainscore_registry.runs.records import check_signature, read_record
-
-from .common import out, print_json, registry, user_errors
+from .common import JSON_HELP, out, print_json, registry, user_errors
 
 
 def aggregate(
     record_paths: list[Path] = typer.Argument(..., metavar="RECORD...", help="Score records (JSON), e.g. records/*.json."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Aggregate verified records per model along the specs' parent links (benchmark → region → ...).
 
@@ -26,25 +21,16 @@ def aggregate(
 
     Example: bsr aggregate records/*.json
     """
+    from brainscore_registry.runs.rollup import rollup
+
     with user_errors():
-        reg = registry()
-        specs, tree = list_specs(reg.root), load_tree(reg.root)
-        by_model: dict[str, dict[str, float]] = {}
-        for path in record_paths:
-            record = read_record(path)
-            check_signature(record)
-            model = record.model.name + (
-                f" ({', '.join(f'{k}={v}' for k, v in record.model.layers.items())})" if record.model.layers else ""
-            )
-            by_model.setdefault(model, {})[record.benchmark.id] = record.score["value"]
-    results = {model: aggregate_scores(specs, scores, tree) for model, scores in by_model.items()}
+        results = rollup(registry(), record_paths)
     if as_json:
         print_json({model: {name: node.to_json() for name, node in nodes.items()} for model, nodes in results.items()})
         return
     for model, nodes in results.items():
-        roots = [n for n in nodes.values() if n.parent is None]
         view = Tree(f"[bold]{model}[/]")
-        for root in roots:
+        for root in (n for n in nodes.values() if n.parent is None):
             _add(view, root, nodes)
         out.print(view)
 

@@ -1,10 +1,12 @@
-"""The `bsr` application: global options and command wiring. Commands live one group per module."""
+"""The `bsr` application: global options and command wiring. Commands live one group per module.
+
+Command modules import only typer, rich and the package's error types at the top; each command
+imports the library it needs when it runs, so `bsr --help` answers at once.
+"""
 
 from __future__ import annotations
 
 import typer
-
-import brainscore_registry
 
 from . import aggregate, benchmarks, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
 
@@ -20,7 +22,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        common.out.print(f"bsr {brainscore_registry.__version__}")
+        from brainscore_registry.runs.environment import package_version
+
+        common.out.print(f"bsr {package_version()}")
         raise typer.Exit()
 
 
@@ -32,10 +36,14 @@ def main_options(
         envvar="BSR_REGISTRY",
         help="Registry: a checkout, a git URL or a bare clone (default: the nearest parent with registry/datasets).",
     ),
+    debug: bool = typer.Option(
+        False, "--debug", envvar="BSR_DEBUG", help="Show the original traceback behind an error (also BSR_DEBUG=1)."
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """brainscore-registry command line."""
     common.State.registry = registry
+    common.State.debug = debug
 
 
 app.add_typer(register.app, name="register")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from brainscore_registry.benchmarks.specs import BenchmarkSpec, find_spec, list_specs, record_versions, version_problems
-from brainscore_registry.store.registry import Registry
-
 from .common import out, print_json, registry, user_errors
 
 app = typer.Typer(
@@ -15,23 +12,7 @@ app = typer.Typer(
 )
 
 
-def _pin_state(reg: Registry, pin: str | None) -> dict | None:
-    """Whether a pinned version is in the catalogue and on this machine."""
-    if pin is None:
-        return None
-    stored = reg.catalog.find(pin)
-    return {"version": pin, "catalogued": stored is not None, "local": stored is not None and reg.layout.is_local(stored)}
-
-
-def _spec_json(reg: Registry, spec: BenchmarkSpec) -> dict:
-    return {
-        **spec.model_dump(mode="json"),
-        "fingerprint": spec.fingerprint(),
-        "data": {"assembly": _pin_state(reg, spec.assembly), "fitting_stimuli": _pin_state(reg, spec.fitting_stimuli)},
-    }
-
-
-def _ceiling_text(spec: BenchmarkSpec) -> str:
+def _ceiling_text(spec) -> str:
     c = spec.ceiling
     return c.method if c.method else f"{c.value}" + (f" ± {c.error}" if c.error is not None else "") + " (pinned)"
 
@@ -41,11 +22,14 @@ def list_benchmarks(as_json: bool = typer.Option(False, "--json", help="Print JS
 
     Example: bsr benchmarks --json
     """
+    from brainscore_registry.benchmarks.description import describe
+    from brainscore_registry.benchmarks.specs import list_specs
+
     with user_errors():
         reg = registry()
         specs = list_specs(reg.root)
     if as_json:
-        print_json([_spec_json(reg, s) for s in specs])
+        print_json([describe(reg, s) for s in specs])
         return
     if not specs:
         out.print("No benchmark specs yet: add one under registry/benchmarks/<id>.yaml (see `bsr benchmark show --help`).")
@@ -54,9 +38,14 @@ def list_benchmarks(as_json: bool = typer.Option(False, "--json", help="Print JS
     for column in ("id", "v", "assembly", "metric", "ceiling", "normalization", "parent"):
         table.add_column(column, overflow="fold")
     for s in specs:
-        name, digest = s.assembly.split("@sha256:")
         table.add_row(
-            s.id, str(s.version), f"{name}@{digest[:12]}", s.metric.name, _ceiling_text(s), s.normalization, s.parent or "—"
+            s.id,
+            str(s.version),
+            f"{s.assembly.name}@{s.assembly.short}",
+            s.metric.name,
+            _ceiling_text(s),
+            s.normalization,
+            s.parent or "—",
         )
     out.print(table)
 
@@ -70,10 +59,13 @@ def show(
 
     Example: bsr benchmark show Synthetic2026.V4-pls --json
     """
+    from brainscore_registry.benchmarks.description import describe
+    from brainscore_registry.benchmarks.specs import find_spec
+
     with user_errors():
         reg = registry()
         spec = find_spec(reg.root, benchmark_id)
-    data = _spec_json(reg, spec)
+        data = describe(reg, spec)
     if as_json:
         print_json(data)
         return
@@ -116,6 +108,8 @@ def record(as_json: bool = typer.Option(False, "--json", help="Print JSON for sc
 
     Example: bsr benchmark record
     """
+    from brainscore_registry.benchmarks.specs import record_versions, version_problems
+
     with user_errors():
         reg = registry()
         recorded = record_versions(reg.root)

@@ -1,19 +1,29 @@
-"""What every command shares: consoles, error mapping, progress display, JSON output."""
+"""What every command shares: consoles, error mapping, progress display, JSON output.
+
+Kept light on purpose: it imports rich and the package's error types only, so `bsr --help` and every
+command's `--help` answer without loading the library behind them.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from brainscore_registry import BsrError, Registry
+from brainscore_registry.errors import BsrError
+
+if TYPE_CHECKING:
+    from brainscore_registry.store.registry import Registry
 
 
 def _width(stream) -> int | None:
@@ -23,24 +33,44 @@ def _width(stream) -> int | None:
 
 out = Console(highlight=False, width=_width(sys.stdout))
 err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
+JSON_HELP = "Print JSON for scripts."
 
 
 class State:
     """Global options, set by the app callback."""
 
     registry: str | Path | None = None
+    debug: bool = False
+
+
+def debugging() -> bool:
+    return State.debug or os.environ.get("BSR_DEBUG", "") not in ("", "0")
 
 
 def registry() -> Registry:
+    from brainscore_registry.store.registry import Registry
+
     return Registry(State.registry)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The whole chain behind a user error, including causes the message hid (`raise ... from None`)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        cause.__suppress_context__ = False
+        cause = cause.__cause__ or cause.__context__
+    err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Map domain errors to 'Error: ...' on stderr and exit codes (2: user input, 1: failed job)."""
+    """Map domain errors to 'Error: ...' on stderr and exit codes (2: user input, 1: failed job);
+    with --debug (or BSR_DEBUG=1), the original traceback first."""
     try:
         yield
     except BsrError as exc:
+        if debugging():
+            _print_traceback(exc)
         err.print(f"[bold red]Error:[/] {escape(exc.render())}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
@@ -79,7 +109,7 @@ class RichProgress:
         )
         self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> "RichProgress":
+    def __enter__(self) -> RichProgress:
         self.progress.__enter__()
         return self
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from brainscore_registry import Registry
-
 from .common import out, user_errors
 
 
@@ -16,6 +14,8 @@ def init(path: Path = typer.Argument(Path("."), help="Directory to turn into a r
 
     Example: bsr init my-lab-registry
     """
+    from brainscore_registry.store.registry import Registry
+
     with user_errors():
         reg = Registry.init(path)
     out.print(f"registry ready at {reg.root}")

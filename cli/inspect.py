@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from brainscore_registry.data.schemas import CatalogEntry, StoredVersion
-from brainscore_registry.store.registry import Registry
-
 from .common import out, print_json, registry, user_errors
+
+if TYPE_CHECKING:
+    from brainscore_registry.data.schemas import CatalogEntry, StoredVersion
+    from brainscore_registry.store.registry import Registry
 
 
 def _dims(stored: StoredVersion) -> str:
@@ -16,7 +19,7 @@ def _dims(stored: StoredVersion) -> str:
 
 
 def _version_json(reg: Registry, stored: StoredVersion) -> dict:
-    return {**stored.model_dump(mode="json", exclude={"metadata"}), "local": (reg.root / stored.path).is_dir()}
+    return {**stored.model_dump(mode="json", exclude={"metadata"}), "local": reg.layout.is_local(stored)}
 
 
 def summary(reg: Registry, entry: CatalogEntry) -> dict:
@@ -60,7 +63,7 @@ def list_datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON
         table.add_row(
             e.identifier,
             e.kind,
-            e.latest.version.split("sha256:")[1][:12],
+            e.latest.version.short,
             str(len(e.versions)),
             _dims(e.latest),
             meta.get("species", "—"),
@@ -117,12 +120,12 @@ def show(
     for v in entry.versions:
         versions.add_row(
             "▶" if v is chosen else "",
-            v.version.split("sha256:")[1],
+            v.version.hexdigest,
             f"{v.created:%Y-%m-%d %H:%M:%S}",
             _dims(v),
             f"{v.stored_bytes / 1e6:,.2f} MB",
             str(v.files),
-            "yes" if (reg.root / v.path).is_dir() else "no",
+            "yes" if reg.layout.is_local(v) else "no",
         )
     out.print(versions)
 

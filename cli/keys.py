@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from brainscore_registry.runs import records
-
 from .common import out, print_json, user_errors
 
 app = typer.Typer(help="The signing key for score records.\n\nExample: bsr keys init", no_args_is_help=True)
@@ -22,6 +20,8 @@ def init(
 
     Example: bsr keys init
     """
+    from brainscore_registry.runs import records
+
     with user_errors():
         key = records.init_keys(force)
     _show(key, as_json)
@@ -33,6 +33,8 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON for scri
 
     Example: bsr keys show --json
     """
+    from brainscore_registry.runs import records
+
     with user_errors():
         key = records.public_key()
     _show(key, as_json)
@@ -40,6 +42,8 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON for scri
 
 def _show(key, as_json: bool) -> None:
     from cryptography.hazmat.primitives import serialization
+
+    from brainscore_registry.runs import records
 
     pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     data = {"key_id": records.key_id(key), "public_key_pem": pem, "public_key_file": str(records.keys_dir() / "ed25519.pub")}

@@ -6,15 +6,12 @@ from pathlib import Path
 
 import typer
 
-from brainscore_registry import register_assembly, register_stimulus_set
-from brainscore_registry.store.registration import Registration
-
 from .common import RichProgress, err, out, print_json, registry, user_errors
 
 app = typer.Typer(help="Register a stimulus set or an assembly as a new content-hashed version.", no_args_is_help=True)
 
 
-def _report(result: Registration, as_json: bool) -> None:
+def _report(result, as_json: bool) -> None:
     if as_json:
         print_json(
             {
@@ -52,6 +49,8 @@ def stimuli(
 
     Example: bsr register stimuli images/ --table images/stimuli.csv --meta stimuli.yaml
     """
+    from brainscore_registry.store.registration import register_stimulus_set
+
     with user_errors(), RichProgress(not as_json) as progress:
         result = register_stimulus_set(directory, table, meta, registry=registry(), progress=progress)
     _report(result, as_json)
@@ -71,6 +70,8 @@ def assembly(
 
     Example: bsr register assembly v4.nc --meta v4.yaml
     """
+    from brainscore_registry.store.registration import register_assembly
+
     with user_errors(), RichProgress(not as_json) as progress:
         result = register_assembly(file, meta, registry=registry(), variable=variable, progress=progress)
     _report(result, as_json)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from brainscore_registry.store import transfers
-
 from .common import RichProgress, err, out, print_json, registry, user_errors
 
 REMOTE = typer.Option(None, "--remote", "-r", help="Remote name (default: the registry's default remote).")
@@ -22,6 +20,8 @@ def push(
 
     Example: bsr push Cowley2023.V4 --remote s3
     """
+    from brainscore_registry.store import transfers
+
     with user_errors(), RichProgress(not as_json) as progress:
         pushed = transfers.push(registry(), targets or None, remote, progress)
     if as_json:
@@ -42,14 +42,16 @@ def pull(
 
     Example: bsr --registry https://github.com/lab/registry.git pull Cowley2023.V4
     """
+    from brainscore_registry.store import transfers
+
     with user_errors(), RichProgress(not as_json) as progress:
         reg = registry()
         pulled = transfers.pull(reg, targets, remote, progress)
     if as_json:
-        print_json({"pulled": [{"version": v.version, "path": str(reg.root / v.path)} for v in pulled]})
+        print_json({"pulled": [{"version": v.version, "path": str(reg.layout.local_path(v))} for v in pulled]})
         return
     for v in pulled:
-        err.print(f"[green]✓[/] {v.version} verified at {reg.root / v.path}")
+        err.print(f"[green]✓[/] {v.version} verified at {reg.layout.local_path(v)}")
     out.print("\n".join(v.version for v in pulled))
 
 
@@ -62,6 +64,8 @@ def status(
 
     Example: bsr status --json
     """
+    from brainscore_registry.store import transfers
+
     with user_errors():
         rows = transfers.status(registry(), targets or None, remote)
     if as_json:
@@ -71,6 +75,5 @@ def status(
     for column in ("version", "here", "in remote", "state"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        name, digest = r.version.split("@sha256:")
-        table.add_row(f"{name}@{digest[:12]}", "yes" if r.local else "no", "yes" if r.remote else "no", r.state)
+        table.add_row(f"{r.version.name}@{r.version.short}", "yes" if r.local else "no", "yes" if r.remote else "no", r.state)
     out.print(table)

@@ -21,7 +21,7 @@ from brainscore_registry.models.activation_cache import ActivationCache
 from brainscore_registry.models.model_card import load_card
 from brainscore_registry.models.torch_model import TorchBrainModel
 from brainscore_registry.runs.records import read_record
-from brainscore_registry.runs.run import tolerance_for
+from brainscore_registry.runs.reproduction import tolerance_for
 from brainscore_registry.store.loading import load_stimulus_set
 
 from .scoring_setup import CONVNET, WIDENET, build_benchmark_registry
@@ -195,7 +195,11 @@ def test_reproduce_with_another_thread_count_is_held_to_the_documented_tolerance
         torch.set_num_threads(threads)
     report = json.loads(result.stdout)
     assert result.exit_code == 0 and report["tolerance"] == {"setting": "cpu_threads", "value": 1e-6}
-    assert tolerance_for(record, "cuda", threads) == ("gpu_vs_cpu", 1e-3)
+    here = record.environment
+    assert tolerance_for(record, {**here, "device": "cuda"}) == ("gpu_vs_cpu", 1e-3)
+    assert tolerance_for(record, here) == ("same_setting", 0.0)
+    other_kernel = [{**b, "architecture": "SomeOtherKernel"} for b in here["blas"]]
+    assert here["blas"] and tolerance_for(record, {**here, "blas": other_kernel}) == ("blas_kernel", 1e-6)
 
 
 def test_safetensors_weights_load_and_count_in_the_identity(tmp_path):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import xarray as xr
 
 from ..errors import IntegrityError
+from ..progress import Progress
 from .hashing import logical_hash
 from .zarr_io import io_settings, normalize_strings, open_store, uncompressed_bytes
-
-Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stages 'read', 'hash', 'write', 'verify', 'push', 'pull'."""
 
 
 def hash_dataset(ds: xr.Dataset, stage: str = "hash", progress: Progress | None = None) -> str:

@@ -12,18 +12,17 @@ Activations are cached by content (see activation_cache); extraction shows progr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from ..benchmarks.screen import PlacedStimuli
 from ..errors import UserInputError
+from ..progress import Progress
 from .activation_cache import ActivationCache, cache_key
 from .activations import extract, layer_modules, resolve_device
-from .model_card import LoadedCard
-
-Progress = Callable[[str, int, int], None]
+from .model_card import LoadedCard, load_card
 
 
 class TorchBrainModel:
@@ -55,6 +54,31 @@ class TorchBrainModel:
         return f"{self.card.card.name}@{self._identity[:12]}"
 
     @property
+    def name(self) -> str:
+        return self.card.card.name
+
+    @property
+    def threads(self) -> int:
+        """CPU threads torch computes with: part of the numeric setting a reproduction is held to."""
+        import torch
+
+        return torch.get_num_threads()
+
+    def with_layers(self, layers: dict[str, str]) -> "TorchBrainModel":
+        """The same network and settings committing other layers (the network is built once, shared)."""
+        other = TorchBrainModel(
+            self.card,
+            device=self.device,
+            bf16=self.bf16,
+            batch_size=self.batch_size,
+            cache=self.cache,
+            progress=self.progress,
+            layers=layers,
+        )
+        other._network = self._network
+        return other
+
+    @property
     def network(self):
         if self._network is None:
             self._network = self.card.build()
@@ -66,7 +90,7 @@ class TorchBrainModel:
     def numeric_setting(self) -> str:
         import torch
 
-        return f"{self.device}|{'bf16' if self.bf16 else 'fp32'}|torch={torch.__version__}|threads={torch.get_num_threads()}"
+        return f"{self.device}|{'bf16' if self.bf16 else 'fp32'}|torch={torch.__version__}|threads={self.threads}"
 
     def start_recording(self, region: str, time_bins: list[tuple[int, int]]) -> None:
         if region not in self.layers:
@@ -168,3 +192,18 @@ class TorchBrainModel:
         return xr.DataArray(
             classes[probabilities.argmax(axis=1)], dims=("presentation",), coords={"stimulus_id": ("presentation", ids)}
         )
+
+
+def load_brain_model(
+    card_path: str | Path,
+    *,
+    device: str = "auto",
+    bf16: bool = False,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+    layers: dict[str, str] | None = None,
+) -> TorchBrainModel:
+    """The brain model a card describes, with the shared activation cache."""
+    card = load_card(card_path)
+    cache = ActivationCache()
+    return TorchBrainModel(card, device=device, bf16=bf16, batch_size=batch_size, cache=cache, progress=progress, layers=layers)

@@ -19,9 +19,10 @@ from ..data.identifiers import Version
 from ..data.metadata import load_metadata, parse_metadata
 from ..data.schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
 from ..data.stimuli import build_stimulus_set
-from ..data.verification import Progress, hash_dataset, verify_store
+from ..data.verification import hash_dataset, verify_store
 from ..data.zarr_io import store_size, uncompressed_bytes, write_store
 from ..errors import JobError, UserInputError
+from ..progress import Progress
 from .loading import stimulus_ids
 from .registry import Registry
 

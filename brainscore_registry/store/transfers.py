@@ -13,9 +13,10 @@ from pathlib import Path
 
 from ..data.identifiers import Version
 from ..data.schemas import StoredVersion
-from ..data.verification import Progress, store_digest
+from ..data.verification import store_digest
 from ..errors import IntegrityError, JobError, UserInputError
 from ..paths import bsr_home
+from ..progress import Progress
 from .registry import Registry
 
 
