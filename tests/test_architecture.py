@@ -55,7 +55,8 @@ def imports_of(module: str, path: Path) -> set[str]:
                 target = node.module
             submodules = {f"{target}.{alias.name}" for alias in node.names} & set(MODULES)
             found |= submodules or {target}
-    return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".") or name.split(".")[0] in ("cli", "rich", "typer")}
+    watched = (PACKAGE, "cli", "rich", "typer")
+    return {name for name in found if name.split(".")[0] in watched}
 
 
 GRAPH = {module: imports_of(module, path) for module, path in MODULES.items()}

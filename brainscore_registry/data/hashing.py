@@ -18,10 +18,13 @@ import math
 import struct
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rfc8785
-import xarray as xr
+
+if TYPE_CHECKING:  # xarray is imported where a dataset is hashed: canonical JSON alone must stay cheap
+    import xarray as xr
 
 SCHEME_TAG = b"bsr-logical-v1\x00"
 SLAB_BYTES = 64 << 20
@@ -119,6 +122,8 @@ def logical_hash(
     obj: xr.Dataset | xr.DataArray, *, slab_bytes: int = SLAB_BYTES, on_bytes: Callable[[int], None] | None = None
 ) -> str:
     """`sha256:<64 hex>` identity of a dataset's values, coordinates and attributes."""
+    import xarray as xr
+
     ds = obj.to_dataset(name=obj.name or "__data__") if isinstance(obj, xr.DataArray) else obj
     variables = {}
     for name in sorted(str(n) for n in ds.variables):
