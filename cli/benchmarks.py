@@ -85,6 +85,7 @@ def show(
         ("normalization", spec.normalization),
         ("parent", f"{spec.parent} (weight {spec.weight})" if spec.parent else None),
         ("fingerprint", data["fingerprint"]),
+        ("conditioning", data["conditioning"]),
         ("citation", spec.citation),
     ):
         if value:

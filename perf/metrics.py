@@ -8,6 +8,10 @@ Baselines: scikit-learn's PLSRegression split by split inside the same protocol 
 package's own metric call in a subprocess when BSR_REFERENCE_PYTHON names a Python that has
 brainscore-vision 2.4.2 installed (skipped with a notice otherwise). Also checks that our score equals
 the scikit-learn baseline's.
+
+End to end: the same data registered as a benchmark, and the whole `bsr score --predictions` command (a
+fresh process: start-up, loading the pinned data, the ceiling, pls, the signed record) timed against the
+reference's pls metric call alone (`--no-end-to-end` skips it).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from brainscore_registry.metrics import (  # noqa: E402
     load_metric,
     regression,  # noqa: E402
 )
+from perf.scenario import build, make_data  # noqa: E402
+
+BSR = str(Path(sys.executable).parent / "bsr")
 
 REFERENCE = textwrap.dedent("""
     import sys, time, numpy as np
@@ -53,22 +60,6 @@ REFERENCE = textwrap.dedent("""
     t = time.perf_counter(); ceiling = load_ceiling("internal_consistency")(target); ic = time.perf_counter() - t
     print(pls, float(score.values), ic, float(ceiling.values))
 """)
-
-
-def make_data(n_stim: int, n_feat: int, n_neur: int, n_rep: int, n_obj: int) -> dict:
-    # features with a power-law spectrum, as network activations have (white noise would make every
-    # PLS component crawl to scikit-learn's 500-iteration cap, which no real model does)
-    rng = np.random.default_rng(0)
-    latent = rng.standard_normal((n_stim, 256)) / np.arange(1, 257) ** 0.75
-    features = (latent @ rng.standard_normal((256, n_feat)) + 0.05 * rng.standard_normal((n_stim, n_feat))).astype(np.float32)
-    weights = rng.standard_normal((n_feat, n_neur), dtype=np.float32) / np.sqrt(n_feat)
-    target = (features @ weights)[:, None, :] + rng.standard_normal((n_stim, n_rep, n_neur), dtype=np.float32) * 2
-    return {
-        "source": features,
-        "target": target.astype(np.float32),
-        "ids": np.array([f"s{i:05d}" for i in range(n_stim)]),
-        "objects": np.array([f"o{i % n_obj:02d}" for i in range(n_stim)]),
-    }
 
 
 def assemblies(d: dict) -> tuple[xr.DataArray, xr.DataArray]:
@@ -117,6 +108,7 @@ def main() -> int:
     parser.add_argument("--features", type=int, default=4096)
     parser.add_argument("--neuroids", type=int, default=168)
     parser.add_argument("--repetitions", type=int, default=46)
+    parser.add_argument("--no-end-to-end", dest="end_to_end", action="store_false", help="skip the bsr score timing")
     args = parser.parse_args()
     d = make_data(args.stimuli, args.features, args.neuroids, args.repetitions, 16)
     source, target = assemblies(d)
@@ -142,6 +134,7 @@ def main() -> int:
         f"   max |Δraw| {np.nanmax(np.abs(ours.raw - sk.raw)):.1e}"
     )
     print(f"internal_consistency, ours        {t_ic:8.2f} s   ceiling {ic.value:.10f}")
+    t_e2e = end_to_end(args) if args.end_to_end else None
     reference = os.environ.get("BSR_REFERENCE_PYTHON")
     if not reference:
         print("brainscore-vision 2.4.2: skipped (set BSR_REFERENCE_PYTHON to a Python that has it installed)")
@@ -164,7 +157,25 @@ def main() -> int:
         f"internal_consistency, reference   {t_ref_ic:8.2f} s   ceiling {c_ref:.10f}   ratio {t_ref_ic / t_ic:.1f}×"
         f"   |Δ| {abs(c_ref - ic.value):.1e}"
     )
+    if t_e2e is not None:
+        print(f"whole `bsr score --predictions` vs the reference's pls alone: {t_ref / t_e2e:.1f}× (goal ≥ 15×)")
     return 0
+
+
+def end_to_end(args) -> float:
+    """Wall time of the whole prediction-only `bsr score` in a fresh process, on the same data."""
+    with tempfile.TemporaryDirectory(prefix="bsr-perf-e2e-") as tmp:
+        tmp = Path(tmp)
+        os.environ["BSR_HOME"] = str(tmp / "home")
+        scenario = build(tmp, args.stimuli, args.features, args.neuroids, args.repetitions, "pls")
+        command = [BSR, "score", "-b", scenario.benchmark, "--predictions", str(scenario.predictions), "--json"]
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=scenario.registry, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"bsr score failed:\n{result.stderr[-2000:]}")
+    print(f"bsr score --predictions, whole     {seconds:8.2f} s   (start-up, load, ceiling, pls, signed record)")
+    return seconds
 
 
 if __name__ == "__main__":

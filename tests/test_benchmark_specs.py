@@ -130,6 +130,7 @@ def test_cli_lists_and_shows_specs_with_their_pins(cli, registry, experiment, mo
     assert listed.exit_code == 0, listed.output
     [entry] = json.loads(listed.stdout)
     assert entry["id"] == "Synthetic2026.V4-pls" and entry["data"]["assembly"]["local"] is True
+    assert entry["conditioning"] is None  # pls is well posed on any shape
     shown = cli("benchmark", "show", "Synthetic2026.V4-pls")
     assert shown.exit_code == 0 and "(here)" in shown.stdout and "pls(stratification_coord=None)" in shown.stdout
     missing = cli("benchmark", "show", "Synthetic2026.V4-pl")
@@ -140,6 +141,19 @@ def test_cli_lists_and_shows_specs_with_their_pins(cli, registry, experiment, mo
     assert recorded.exit_code == 0 and json.loads(recorded.stdout)["Synthetic2026.V4-pls"]["version"] == 1
     for command in (("benchmarks",), ("benchmark", "show"), ("benchmark", "record")):
         assert "Example:" in cli(*command, "--help").stdout
+
+
+def test_show_says_when_a_metric_is_ill_posed_on_the_benchmarks_shape(cli, registry, experiment, monkeypatch):
+    register_stimulus_set(experiment.stimuli_dir, experiment.table, experiment.stimuli_meta, registry=registry)
+    pinned = register_assembly(experiment.neural, experiment.neural_meta, registry=registry).version
+    linear = _spec(id="Synthetic2026.V4-linear", assembly=str(pinned), metric={"name": "linear", "params": {}})
+    _write(registry.root, linear)
+    monkeypatch.chdir(registry.root)
+    shown = cli("benchmark", "show", "Synthetic2026.V4-linear", "--json")
+    assert shown.exit_code == 0, shown.output
+    # 16 stimuli, 90% train: 14 training stimuli per split
+    assert "ill-posed for models giving 14 or more features" in json.loads(shown.stdout)["conditioning"]
+    assert "BLAS kernel" in cli("benchmark", "show", "Synthetic2026.V4-linear").stdout
 
 
 def _score(per_split: list[float]) -> Score:

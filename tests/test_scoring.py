@@ -234,3 +234,51 @@ def test_reproduce_uses_the_pinned_versions_even_when_newer_ones_exist(cli, tmp_
     result = cli(*args, "reproduce", tmp_path / "r.json", "-m", WIDENET, "--device", "cpu", "--json")
     assert result.exit_code == 0, result.output
     assert all(row["delta"] == 0 for row in json.loads(result.stdout)["rows"])
+
+
+def test_reproduce_says_when_an_ill_posed_metric_cannot_be_compared_across_machines(cli, tmp_path):
+    """`linear` on more features than training stimuli: the record says it is ill-posed; the same setting
+    reproduces exactly, and another BLAS kernel gets the verdict "not comparable" with the reason and how
+    to re-run on the recorded setting, instead of a bare mismatch."""
+    import numpy as np
+    import xarray as xr
+
+    from brainscore_registry.runs.records import read_record
+    from brainscore_registry.runs.reproduction import Comparison, Reproduction, tolerance_for
+
+    registry = build_benchmark_registry(tmp_path / "own")
+    spec_path = registry.layout.benchmarks_dir / "Syn.IT-linear.yaml"
+    spec = yaml.safe_load((registry.layout.benchmarks_dir / "Syn.IT-ridge.yaml").read_text())
+    spec.update(id="Syn.IT-linear", metric={"name": "linear", "params": {"stratification_coord": "object_name"}})
+    spec_path.write_text(yaml.safe_dump(spec))
+    stimuli = [f"syn{i:04d}" for i in range(40)]
+    features = xr.DataArray(
+        np.random.default_rng(1).standard_normal((40, 64)),  # 64 features, 36 training stimuli per split
+        dims=("presentation", "neuroid"),
+        coords={"stimulus_id": ("presentation", stimuli), "neuroid_id": ("neuroid", [f"u{k}" for k in range(64)])},
+    )
+    features.to_netcdf(tmp_path / "wide.nc")
+    args = ("--registry", registry.root)
+    scored = cli(*args, "score", "-b", "Syn.IT-linear", "--predictions", tmp_path / "wide.nc", "--json")
+    assert scored.exit_code == 0, scored.output
+    path = json.loads(scored.stdout)[0]["record"]
+    record = read_record(path)
+    conditioning = record.score["raw"]["attrs"]["conditioning"]
+    assert conditioning["well_posed"] is False and conditioning["features"] == 64 and conditioning["train_stimuli"] == 36
+
+    same = cli(*args, "reproduce", path, "--predictions", tmp_path / "wide.nc", "--json")
+    assert same.exit_code == 0 and json.loads(same.stdout)["verdict"] == "reproduced"
+
+    here = record.environment
+    elsewhere = {**here, "blas": [{**b, "architecture": "AnotherKernel"} for b in here["blas"]]}
+    setting, tolerance = tolerance_for(record, elsewhere)
+    differs = [Comparison("score", 0.30, 0.33)]
+    moved = Reproduction(differs, setting, tolerance, conditioning, here, elsewhere)
+    assert setting == "blas_kernel" and moved.verdict == "not comparable" and not moved.reproduced
+    kernel = here["blas"][0]["architecture"]
+    explanation = moved.explanation()
+    assert "not a failure of the data or the model" in explanation and f"OPENBLAS_CORETYPE={kernel}" in explanation
+    well_posed = Reproduction(differs, setting, tolerance, {**conditioning, "well_posed": True}, here, elsewhere)
+    assert well_posed.verdict == "not reproduced" and well_posed.explanation() is None
+    same_machine = Reproduction(differs, "same_setting", 0.0, conditioning, here, here)
+    assert same_machine.verdict == "not reproduced"  # on the recorded setting an ill-posed metric is still exact

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import UserInputError, preview
-from ..metrics import CEILINGS, average_repetitions, load_metric
+from ..metrics import average_repetitions, load_ceiling, load_metric
 from ..metrics.normalization import ceil_score
 from ..metrics.score import BenchmarkScore, Score
 from ..store.loading import load_assembly, load_stimulus_set
@@ -99,7 +99,7 @@ def ceiling_for(spec: BenchmarkSpec, target: xr.DataArray) -> Score:
     if spec.ceiling.value is not None:
         error = spec.ceiling.error if spec.ceiling.error is not None else float("nan")
         return Score(spec.ceiling.value, error, np.array([[spec.ceiling.value]]), (), {"method": "pinned"})
-    return CEILINGS[spec.ceiling.method](target)
+    return load_ceiling(spec.ceiling.method)(target)
 
 
 def fitting_labels(stimuli) -> list[str]:
@@ -142,8 +142,7 @@ def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> Benchm
     """Metric, ceiling and normalisation on the model's (or a predictions file's) responses."""
     spec = data.spec
     metric = load_metric(spec.metric.name, **spec.metric.params)
-    if progress is not None and hasattr(metric, "progress"):
-        metric.progress = progress
+    metric.progress = progress
     if data.kind == "neural":
         target = neural_target(spec, data.assembly)
         raw = metric(source, average_repetitions(target))

@@ -12,7 +12,6 @@ is an error (`check_versions`, run by the tests), and `record_versions` refuses 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Literal
@@ -76,26 +75,17 @@ class MetricSpec(Strict):
 
     @model_validator(mode="after")
     def _known(self) -> "MetricSpec":
-        from ..metrics import METRICS
+        from ..metrics import METRICS, metric_parameters
 
         if self.name not in METRICS:
             raise ValueError(f"unknown metric {self.name!r}.{did_you_mean(self.name, METRICS)} Known: {', '.join(METRICS)}")
-        accepted = _parameters(METRICS[self.name])
+        accepted = metric_parameters(self.name)
         unknown = sorted(set(self.params) - accepted)
         if unknown:
             raise ValueError(
                 f"metric {self.name!r} takes no parameter {', '.join(map(repr, unknown))}; it takes: {sorted(accepted)}"
             )
         return self
-
-
-def _parameters(factory) -> set[str]:
-    """Keyword parameters a metric factory accepts (through functools.partial)."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return set()
-    return {name for name, p in signature.parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 
 class CeilingSpec(Strict):

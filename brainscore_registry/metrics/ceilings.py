@@ -9,20 +9,26 @@ splits; error = std (ddof=0) / sqrt(10).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
-from sklearn.model_selection import ShuffleSplit
 
 from ..errors import UserInputError
+from .alignment import require_coords, require_dims
+from .contract import Ceiling
 from .regression import pearson_per_column
 from .score import Score, aggregate_splits
+from .splits import shuffle_splits
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def spearman_brown(r: np.ndarray, n: float = 2) -> np.ndarray:
     return n * r / (1 + (n - 1) * r)
 
 
-def internal_consistency(assembly: xr.DataArray, *, n_splits: int = 10, random_state: int = 1) -> Score:
+class InternalConsistency(Ceiling):
     """Split-half reliability of repetition-level data (`presentation × neuroid`, coord `repetition`).
 
     Fast form of the reference's per-split groupby: the data are laid out once as repetition ×
@@ -31,30 +37,51 @@ def internal_consistency(assembly: xr.DataArray, *, n_splits: int = 10, random_s
     A stimulus with no presentation in one half (unequal repetition counts) is left out of that split's
     correlation; with repetition slots numbered per stimulus, a stimulus shown 6 times takes part in a
     split only if its slots fall in both halves."""
-    repetitions = np.unique(assembly["repetition"].values)
-    if len(repetitions) < 2:
-        raise UserInputError(
-            f"a split-half ceiling needs at least 2 repetitions; the data have {len(repetitions)}",
-            field="repetition",
-            fix="use a pinned ceiling value, or data with repeated presentations",
-        )
-    stimuli, layout, present = _repetition_layout(assembly, repetitions)
-    splitter = ShuffleSplit(n_splits=n_splits, train_size=0.5, test_size=None, random_state=random_state)
-    halves = [part for pair in splitter.split(repetitions) for part in pair]
-    indicator = np.zeros((len(halves), len(repetitions)), dtype=layout.dtype)
-    for row, part in enumerate(halves):
-        indicator[row, part] = 1
-    sums = (indicator @ layout).reshape(len(halves), len(stimuli), -1)
-    counts = (indicator @ present).reshape(len(halves), len(stimuli), -1)  # last axis: 1 or neuroids
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = (sums / counts).astype(layout.dtype, copy=False)
-    raw = []
-    for first, second in zip(means[0::2], means[1::2]):
-        shown = ~(np.isnan(first).all(axis=1) | np.isnan(second).all(axis=1))  # stimuli seen in both halves
-        raw.append(spearman_brown(pearson_per_column(first[shown], second[shown])))
-    neuroid_order = np.argsort(np.asarray(assembly["neuroid_id"].values, dtype=str), kind="stable")
-    units = tuple(np.asarray(assembly["neuroid_id"].values, dtype=str)[neuroid_order])
-    return aggregate_splits(np.array(raw, dtype=np.float64)[:, neuroid_order], units, method="internal_consistency")
+
+    target_kind = "repeated_recordings"
+
+    def __init__(self, *, n_splits: int = 10, random_state: int = 1) -> None:
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def __call__(self, target: xr.DataArray) -> Score:
+        _check_layout(target)
+        repetitions = np.unique(target["repetition"].values)
+        if len(repetitions) < 2:
+            raise UserInputError(
+                f"a split-half ceiling needs at least 2 repetitions; the data have {len(repetitions)}",
+                field="repetition",
+                fix="use a pinned ceiling value, or data with repeated presentations",
+            )
+        stimuli, layout, present = _repetition_layout(target, repetitions)
+        means = self._half_means(repetitions, len(stimuli), layout, present)
+        raw = []
+        for first, second in zip(means[0::2], means[1::2]):
+            shown = ~(np.isnan(first).all(axis=1) | np.isnan(second).all(axis=1))  # stimuli seen in both halves
+            raw.append(spearman_brown(pearson_per_column(first[shown], second[shown])))
+        neuroid_order = np.argsort(np.asarray(target["neuroid_id"].values, dtype=str), kind="stable")
+        units = tuple(np.asarray(target["neuroid_id"].values, dtype=str)[neuroid_order])
+        return aggregate_splits(np.array(raw, dtype=np.float64)[:, neuroid_order], units, method="internal_consistency")
+
+    def _half_means(self, repetitions: np.ndarray, n_stimuli: int, layout: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """halves (first, second of every split in turn) × stimulus × neuroid means, NaN where unseen."""
+        splits = shuffle_splits(len(repetitions), n_splits=self.n_splits, train_size=0.5, random_state=self.random_state)
+        halves = [part for pair in splits for part in pair]
+        indicator = np.zeros((len(halves), len(repetitions)), dtype=layout.dtype)
+        for row, part in enumerate(halves):
+            indicator[row, part] = 1
+        sums = (indicator @ layout).reshape(len(halves), n_stimuli, -1)
+        counts = (indicator @ present).reshape(len(halves), n_stimuli, -1)  # last axis: 1 or neuroids
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (sums / counts).astype(layout.dtype, copy=False)
+
+
+def _check_layout(target: xr.DataArray) -> None:
+    require_dims(target, ("presentation", "neuroid"), who="the data", fix="give recordings as presentation × neuroid")
+    require_coords(
+        target, ("stimulus_id", "repetition"), dim="presentation", who="the data", fix="number the repetitions of each stimulus"
+    )
+    require_coords(target, ("neuroid_id",), dim="neuroid", who="the data", fix="name every neuroid by its neuroid_id")
 
 
 def _repetition_layout(assembly: xr.DataArray, repetitions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from ..errors import UserInputError, preview
+from .alignment import align_by_stimulus, check_finite, require_coords, require_dims
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 
 def presentation_table(assembly: xr.DataArray, exclude: tuple[str, ...] = ("repetition",)) -> pd.DataFrame:
+    import pandas as pd
+
     names = [n for n, c in assembly.coords.items() if c.dims == ("presentation",) and n not in exclude]
     return pd.DataFrame({n: np.asarray(assembly[n].values) for n in names})
 
@@ -20,6 +25,9 @@ def presentation_table(assembly: xr.DataArray, exclude: tuple[str, ...] = ("repe
 def average_repetitions(assembly: xr.DataArray) -> xr.DataArray:
     """Mean over repetitions per stimulus, as `presentation × neuroid`, rows sorted by the tuple of the
     remaining presentation coords (stimulus_id first), as the reference's groupby sorts them."""
+    import pandas as pd
+    import xarray as xr
+
     table = presentation_table(assembly)
     keys = [c for c in ["stimulus_id", *sorted(c for c in table.columns if c != "stimulus_id")] if c in table.columns]
     values = np.asarray(assembly.transpose("presentation", ...).values)
@@ -37,24 +45,17 @@ def sort_by_stimulus(assembly: xr.DataArray) -> xr.DataArray:
     return assembly.isel(presentation=order)
 
 
-def check_model_against_data(source: xr.DataArray, target: xr.DataArray) -> None:
-    """Model responses must cover exactly the data's stimuli and be finite: say how many differ, and which."""
-    a = set(np.asarray(source["stimulus_id"].values, dtype=str))
-    b = set(np.asarray(target["stimulus_id"].values, dtype=str))
-    if a != b:
-        raise UserInputError(
-            f"model and data stimuli differ: {len(b - a)} data stimuli have no model response "
-            f"({preview(sorted(b - a))}), {len(a - b)} model stimuli are not in the data ({preview(sorted(a - b))})",
-            field="stimulus_id",
-            fix="compute model responses for exactly the benchmark's stimuli",
-        )
-    values = np.asarray(source.values)
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        raise UserInputError(
-            f"{int((~np.isfinite(values)).sum())} model responses are NaN or infinite",
-            field="responses",
-            fix="check the model's activations for overflow or missing stimuli",
-        )
+def check_model_against_data(source: xr.DataArray, target: xr.DataArray) -> np.ndarray:
+    """Model features against recordings, both `presentation × neuroid`: the layouts, the data's
+    stimulus_id and neuroid_id, exactly one finite model row per data stimulus and none other.
+    Returns the model's row of each data row."""
+    require_dims(source, ("presentation", "neuroid"), who="model responses", fix="give model responses as presentation × neuroid")
+    require_dims(target, ("presentation", "neuroid"), who="the data", fix="compare with recordings as presentation × neuroid")
+    require_coords(target, ("stimulus_id",), dim="presentation", who="the data", fix="key every presentation by its stimulus_id")
+    require_coords(target, ("neuroid_id",), dim="neuroid", who="the data", fix="name every neuroid by its neuroid_id")
+    positions = align_by_stimulus(source, np.asarray(target["stimulus_id"].values), extra="raise")
+    check_finite(source.values)
+    return positions
 
 
 def stratification_labels(target: xr.DataArray, coord: str | None) -> np.ndarray | None:

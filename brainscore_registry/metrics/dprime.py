@@ -20,46 +20,37 @@ Protocol (brainscore-vision 2.4.2):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.stats
-import xarray as xr
 from numpy.random import RandomState
 
 from ..errors import UserInputError, preview
+from .alignment import align_by_stimulus, check_finite, refuse_missing_choices, require_dims
+from .contract import Ceiling, Metric
 from .data import nan_results_expected
 from .score import Score
 
+if TYPE_CHECKING:
+    import xarray as xr
+
 CAP = 5.0
+COLUMNS = ("stimulus_id", "truth", "sample_obj", "dist_obj")  # of a trial, besides its choice
+MODEL = ("the model's probabilities", "give probabilities for every choice of the benchmark")
+FIRST_HALF = ("the first half of the trials", "give every image and choice enough trials to appear in both halves")
 
 
-class ImageLevelConsistency:
-    """`metric(source_probabilities, target_trials) -> Score`; `.ceiling(target_trials) -> Score`."""
+class _ImageLevel:
+    """The parameters i1, i2n and their ceilings share, and the d′ pattern they define."""
+
+    target_kind = "trials"
 
     def __init__(self, *, collapse_distractors: bool, normalize: bool, repetitions: int = 2) -> None:
-        self.collapse_distractors, self.normalize, self.repetitions = collapse_distractors, normalize, repetitions
+        self.collapse_distractors = collapse_distractors
+        self.normalize = normalize
+        self.repetitions = repetitions
 
-    def params(self) -> dict:
-        return {"collapse_distractors": self.collapse_distractors, "normalize": self.normalize, "repetitions": self.repetitions}
-
-    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        trials = _Trials.of(target)
-        predicted = self._pattern(*_model_matrix(source, trials))  # over all the model's images and choices
-        per_split = []
-        for first, _ in trials.halves(self.repetitions):
-            observed = self._pattern(*first.response_matrix())
-            aligned = predicted.restricted_to(observed.images, observed.choices)
-            per_split.append(_correlate(aligned.values, observed.values, who="model"))
-        return _aggregate(per_split, **self.params())
-
-    def ceiling(self, target: xr.DataArray) -> Score:
-        trials = _Trials.of(target)
-        per_split = []
-        for first, second in trials.halves(self.repetitions):
-            a, b = self._pattern(*first.response_matrix()), self._pattern(*second.response_matrix())
-            per_split.append(_correlate(a.restricted_to(b.images, b.choices).values, b.values, who="first half of the trials"))
-        return _aggregate(per_split, method="split_half", **self.params())
-
-    def _pattern(self, matrix: "_Matrix", truth: np.ndarray) -> "_Matrix":
+    def _pattern(self, matrix: _Matrix, truth: np.ndarray) -> _Matrix:
         dprimes = _dprimes(matrix.values, truth, matrix.choices)
         if self.normalize:
             dprimes = _subtract_group_means(dprimes, truth, matrix.choices)
@@ -69,25 +60,59 @@ class ImageLevelConsistency:
         return _Matrix(dprimes, matrix.images, matrix.choices if not self.collapse_distractors else np.array(["mean"]))
 
 
+class ImageLevelConsistency(_ImageLevel, Metric):
+    """`metric(source_probabilities, target_trials) -> Score`; `.ceiling(target_trials) -> Score`."""
+
+    source_kind = "probabilities"
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        trials = _Trials.of(target)
+        predicted = self._pattern(*_model_matrix(source, trials))  # over all the images (the model's) and its choices
+        per_split = []
+        for first, _ in trials.halves(self.repetitions):
+            observed = self._pattern(*first.response_matrix())
+            aligned = predicted.restricted_to(observed.images, observed.choices, who=MODEL)
+            per_split.append(_correlate(aligned.values, observed.values, who="model"))
+        return _aggregate(per_split, **self.params())
+
+    def ceiling(self, target: xr.DataArray) -> Score:
+        """The split-half ceiling with the same parameters (as the reference's metric offers it)."""
+        return ImageLevelSplitHalf(**self.params())(target)
+
+
+class ImageLevelSplitHalf(_ImageLevel, Ceiling):
+    """`ceiling(target_trials) -> Score`: the first half of the trials against the second, per split."""
+
+    def __call__(self, target: xr.DataArray) -> Score:
+        trials = _Trials.of(target)
+        per_split = []
+        for first, second in trials.halves(self.repetitions):
+            a, b = self._pattern(*first.response_matrix()), self._pattern(*second.response_matrix())
+            aligned = a.restricted_to(b.images, b.choices, who=FIRST_HALF)
+            per_split.append(_correlate(aligned.values, b.values, who="first half of the trials"))
+        return _aggregate(per_split, method="split_half", **self.params())
+
+
 class _Matrix:
     """images × choices values with their labels."""
 
     def __init__(self, values: np.ndarray, images: np.ndarray, choices: np.ndarray) -> None:
         self.values, self.images, self.choices = values, images, choices
 
-    def restricted_to(self, images: np.ndarray, choices: np.ndarray) -> "_Matrix":
-        rows, columns = _positions(self.images, images, "stimulus_id"), _positions(self.choices, choices, "choice")
+    def restricted_to(self, images: np.ndarray, choices: np.ndarray, who: tuple[str, str]) -> _Matrix:
+        rows, columns = _positions(self.images, images, "stimulus_id", who), _positions(self.choices, choices, "choice", who)
         return _Matrix(self.values[np.ix_(rows, columns)], images, choices)
 
 
-def _positions(have: np.ndarray, want: np.ndarray, what: str) -> np.ndarray:
+def _positions(have: np.ndarray, want: np.ndarray, what: str, who: tuple[str, str] = MODEL) -> np.ndarray:
+    """Where each of `want` is in `have`; `who` = (what lacks them, the fix) for the error."""
     index = {v: i for i, v in enumerate(have)}
     missing = [v for v in want if v not in index]
     if missing:
         raise UserInputError(
-            f"the model's probabilities lack {len(missing)} {what} value(s) the data have: {preview(missing)}",
+            f"{who[0]} lack {len(missing)} {what} value(s) the data have: {preview(missing)}",
             field=what,
-            fix=f"give probabilities for every {what} of the benchmark",
+            fix=who[1],
         )
     return np.array([index[v] for v in want], dtype=int)
 
@@ -99,19 +124,21 @@ class _Trials:
         self.columns = columns
 
     @classmethod
-    def of(cls, target: xr.DataArray) -> "_Trials":
-        missing = [c for c in ("stimulus_id", "truth", "sample_obj", "dist_obj") if c not in target.coords]
+    def of(cls, target: xr.DataArray) -> _Trials:
+        require_dims(target, ("presentation",), who="the trials", fix="give one choice per presentation")
+        missing = [c for c in COLUMNS if c not in target.coords or target[c].dims != ("presentation",)]
         if missing:
             raise UserInputError(
                 f"i1/i2n need two-alternative trials; coordinate(s) {', '.join(missing)} are missing",
                 field=missing[0],
                 fix="give each trial its stimulus_id, truth, sample_obj and dist_obj",
             )
-        columns = {c: np.asarray(target[c].values).astype(str) for c in ("stimulus_id", "truth", "sample_obj", "dist_obj")}
+        refuse_missing_choices(target.values, who="trials")
+        columns = {c: np.asarray(target[c].values).astype(str) for c in COLUMNS}
         columns["choice"] = np.asarray(target.values).astype(str)
         return cls(columns)
 
-    def subset(self, rows: list[int]) -> "_Trials":
+    def subset(self, rows: list[int]) -> _Trials:
         return _Trials({name: values[rows] for name, values in self.columns.items()})
 
     def halves(self, repetitions: int):
@@ -144,25 +171,17 @@ class _Trials:
 
 
 def _model_matrix(source: xr.DataArray, trials: _Trials) -> tuple[_Matrix, np.ndarray]:
-    """P(c) / (P(c) + P(truth)) per image and choice, NaN where c is the truth."""
-    if "choice" not in source.dims or "stimulus_id" not in source.coords:
-        raise UserInputError(
-            "i1/i2n need the model's class probabilities as presentation × choice with a stimulus_id coordinate",
-            field="choice",
-            fix="run the model with the 'probabilities' task",
-        )
+    """P(c) / (P(c) + P(truth)) per image (sorted) and choice, NaN where c is the truth."""
+    require_dims(source, ("presentation", "choice"), who="model probabilities", fix="run the model with the 'probabilities' task")
     source = source.transpose("presentation", "choice")
-    images, first = np.unique(np.asarray(source["stimulus_id"].values).astype(str), return_index=True)
-    probabilities = np.asarray(source.values, dtype=np.float64)[first]
-    choices = np.asarray(source["choice"].values).astype(str)
+    if "choice" not in source.coords:
+        raise UserInputError("model probabilities have no 'choice' coordinate", field="choice", fix="label the choice dim")
     truth_of = dict(zip(trials.columns["stimulus_id"], trials.columns["truth"]))
-    unknown = [image for image in images if image not in truth_of]
-    if unknown:
-        raise UserInputError(
-            f"{len(unknown)} model stimuli are not in the data: {preview(unknown)}",
-            field="stimulus_id",
-            fix="compute probabilities for exactly the benchmark's stimuli",
-        )
+    images = np.array(sorted(truth_of))
+    rows = align_by_stimulus(source, images, extra="raise", noun="probabilities")
+    probabilities = np.asarray(source.values, dtype=np.float64)[rows]
+    check_finite(probabilities, noun="probabilities")
+    choices = np.asarray(source["choice"].values).astype(str)
     truth = np.array([truth_of[image] for image in images])
     p_truth = probabilities[np.arange(len(images)), _positions(choices, truth, "choice")]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -187,6 +206,8 @@ def _dprimes(rates: np.ndarray, truth: np.ndarray, choices: np.ndarray) -> np.nd
     object_row = {o: i for i, o in enumerate(objects)}
     choice_rows = np.array([object_row[c] for c in choices])
     false_alarms = by_object[choice_rows[None, :], truth_column[:, None]]  # [i, c] = by_object[c, truth(i)]
+    import scipy.stats
+
     with np.errstate(invalid="ignore"):
         dprimes = scipy.stats.norm.ppf(1 - rates) - scipy.stats.norm.ppf(false_alarms)
     return np.clip(dprimes, -CAP, CAP)
@@ -202,6 +223,8 @@ def _subtract_group_means(dprimes: np.ndarray, truth: np.ndarray, choices: np.nd
 
 
 def _correlate(source: np.ndarray, target: np.ndarray, who: str) -> float:
+    import scipy.stats
+
     source, target = source.ravel(), target.ravel()
     kept = ~np.isnan(target)
     if np.isnan(source[kept]).any():

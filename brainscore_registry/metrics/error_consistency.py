@@ -8,18 +8,24 @@ p_exp = a_m·a_s + (1 − a_m)(1 − a_s), p_obs = fraction of trials where both
 skipped, as xarray's mean does); error = std (ddof=0) over all subject × condition cells. The ceiling is
 the same statistic over every pair of subjects (`itertools.combinations` of the sorted subjects).
 Quirk followed: κ is NaN when both are always right (p_exp = 1), and such cells are skipped.
+A missing model choice (None or NaN) counts as wrong; human trials without a choice are refused.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
-from ..errors import UserInputError, preview
+from ..errors import UserInputError
+from .alignment import align_by_stimulus, refuse_missing_choices, require_dims
+from .contract import Ceiling, Metric
 from .data import nan_results_expected
 from .score import Score
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def cohens_kappa(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
@@ -34,8 +40,9 @@ class _Trials:
     """One row per trial: subject, condition, stimulus_id, truth, choice (strings)."""
 
     def __init__(self, target: xr.DataArray) -> None:
-        missing = [c for c in ("stimulus_id", "subject") if c not in target.coords]
-        truth = "truth" if "truth" in target.coords else "label" if "label" in target.coords else None
+        require_dims(target, ("presentation",), who="the trials", fix="give one choice per presentation")
+        missing = [c for c in ("stimulus_id", "subject") if not _along_presentation(target, c)]
+        truth = "truth" if _along_presentation(target, "truth") else "label" if _along_presentation(target, "label") else None
         if missing or truth is None:
             raise UserInputError(
                 f"error consistency needs trials with coordinates stimulus_id, subject and truth; missing: "
@@ -43,10 +50,12 @@ class _Trials:
                 field=(missing or ["truth"])[0],
                 fix="give each trial its stimulus_id, subject and correct label (truth)",
             )
+        refuse_missing_choices(target.values, who="trials")
         n = target.sizes["presentation"]
         self.stimulus = np.asarray(target["stimulus_id"].values).astype(str)
         self.subject = np.asarray(target["subject"].values).astype(str)
-        self.condition = np.asarray(target["condition"].values).astype(str) if "condition" in target.coords else np.full(n, "")
+        conditions = _along_presentation(target, "condition")
+        self.condition = np.asarray(target["condition"].values).astype(str) if conditions else np.full(n, "")
         self.truth = np.asarray(target[truth].values).astype(str)
         self.choice = np.asarray(target.values).astype(str)
 
@@ -61,12 +70,16 @@ class _Trials:
         return self.choice[rows] == self.truth[rows]
 
 
-def _model_choices(source: xr.DataArray) -> dict[str, str]:
-    if "stimulus_id" not in source.coords:
-        raise UserInputError(
-            "model choices need a stimulus_id coordinate", field="stimulus_id", fix="run the model with the 'label' task"
-        )
-    return dict(zip(np.asarray(source["stimulus_id"].values).astype(str), np.asarray(source.values).astype(str)))
+def _along_presentation(array: xr.DataArray, coord: str) -> bool:
+    return coord in array.coords and array[coord].dims == ("presentation",)
+
+
+def _model_choices(source: xr.DataArray, stimuli: np.ndarray) -> dict[str, str]:
+    """The model's choice per data stimulus (stimuli the data lack are ignored)."""
+    require_dims(source, ("presentation",), who="model choices", fix="run the model with the 'label' task")
+    ids = np.unique(stimuli)
+    rows = align_by_stimulus(source, ids, extra="ignore", noun="choice")
+    return dict(zip(ids, np.asarray(source.values).astype(str)[rows]))
 
 
 def _aggregate(cells: np.ndarray, labels: tuple[str, ...], **attrs) -> Score:
@@ -77,18 +90,15 @@ def _aggregate(cells: np.ndarray, labels: tuple[str, ...], **attrs) -> Score:
     return Score(float(value), float(error), cells, labels, attrs)
 
 
-class ErrorConsistency:
+class ErrorConsistency(Metric):
     """`metric(model_choices, human_trials) -> Score`; `.ceiling(human_trials) -> Score`."""
 
+    source_kind = "choices"
+    target_kind = "subject_trials"
+
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        trials, model = _Trials(target), _model_choices(source)
-        missing = sorted(set(trials.stimulus) - set(model))
-        if missing:
-            raise UserInputError(
-                f"{len(missing)} data stimuli have no model choice: {preview(missing)}",
-                field="stimulus_id",
-                fix="compute the model's choices for exactly the benchmark's stimuli",
-            )
+        trials = _Trials(target)
+        model = _model_choices(source, trials.stimulus)
         subjects, conditions = sorted(set(trials.subject)), sorted(set(trials.condition))
         cells = np.full((len(subjects), len(conditions)), np.nan)
         for subject, condition, rows in trials.cells():
@@ -98,6 +108,16 @@ class ErrorConsistency:
         return _aggregate(cells, tuple(subjects), conditions=conditions)
 
     def ceiling(self, target: xr.DataArray) -> Score:
+        """The subject-pair ceiling (as the reference's metric offers it)."""
+        return SubjectPairConsistency()(target)
+
+
+class SubjectPairConsistency(Ceiling):
+    """`ceiling(human_trials) -> Score`: error consistency between every pair of subjects."""
+
+    target_kind = "subject_trials"
+
+    def __call__(self, target: xr.DataArray) -> Score:
         trials = _Trials(target)
         subjects, conditions = sorted(set(trials.subject)), sorted(set(trials.condition))
         rows_of = {(s, c): rows for s, c, rows in trials.cells()}

@@ -14,15 +14,18 @@ Reference protocol (brainscore-vision 2.4.2): rows sorted by stimulus_id on both
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.stats
-import xarray as xr
 
 from ..errors import UserInputError
+from .contract import Metric
 from .data import check_model_against_data, stimulus_matrix, stratification_labels
 from .regression import cv_splits
 from .score import Score
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def rdm(values: np.ndarray) -> np.ndarray:
@@ -31,6 +34,8 @@ def rdm(values: np.ndarray) -> np.ndarray:
 
 
 def rdm_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    import scipy.stats
+
     upper = np.triu_indices(a.shape[0], k=1)
     return float(scipy.stats.spearmanr(rdm(a)[upper], rdm(b)[upper])[0])
 
@@ -80,14 +85,14 @@ SIMILARITIES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-class RepresentationalSimilarity:
-    """`metric(model, data) -> Score`, both `presentation × unit` keyed by stimulus_id."""
+class RepresentationalSimilarity(Metric):
+    """`metric(model, data) -> Score`, both `presentation × neuroid` keyed by stimulus_id."""
+
+    source_kind = "features"
+    target_kind = "recordings"
 
     def __init__(self, similarity: str) -> None:
         self.similarity = similarity
-
-    def params(self) -> dict:
-        return {"similarity": self.similarity}
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         check_model_against_data(source, target)
@@ -108,23 +113,17 @@ class CrossValidatedSimilarity(RepresentationalSimilarity):
         random_state: int = 1,
     ) -> None:
         super().__init__(similarity)
-        self.stratification_coord, self.n_splits = stratification_coord, n_splits
-        self.test_size, self.random_state = test_size, random_state
-
-    def params(self) -> dict:
-        return {
-            **super().params(),
-            "stratification_coord": self.stratification_coord,
-            "n_splits": self.n_splits,
-            "test_size": self.test_size,
-            "random_state": self.random_state,
-        }
+        self.stratification_coord = stratification_coord
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.random_state = random_state
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         check_model_against_data(source, target)
         ids = np.asarray(target["stimulus_id"].values, dtype=str)
         labels = stratification_labels(target, self.stratification_coord)
         per_split = []
+        report = self.report(f"{self.similarity}: splits", self.n_splits)
         for _, test in cv_splits(
             len(ids), labels, n_splits=self.n_splits, test_size=self.test_size, random_state=self.random_state
         ):
@@ -133,5 +132,6 @@ class CrossValidatedSimilarity(RepresentationalSimilarity):
                 a.isel(presentation=np.isin(np.asarray(a["stimulus_id"].values, dtype=str), list(keep))) for a in (source, target)
             ]
             per_split.append(SIMILARITIES[self.similarity](*(stimulus_matrix(p) for p in parts)))
+            report(len(per_split))
         values = np.array(per_split)
         return Score(float(values.mean()), float(values.std() / np.sqrt(len(values))), values[:, None], (), self.params())
