@@ -163,3 +163,33 @@ def test_console_script_is_installed():
     exe = __import__("shutil").which("bsr") or str(__import__("pathlib").Path(sys.executable).parent / "bsr")
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("bsr ")
+
+
+def test_debug_shows_the_traceback_behind_a_user_error(cli, registry, stimuli, experiment, tmp_path, monkeypatch):
+    """A user error prints `Error:` and the fix, no traceback; --debug (or BSR_DEBUG=1) adds the original
+    traceback, including the reader's own exception that the message summarises."""
+    broken = tmp_path / "broken.nc"
+    broken.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)  # an HDF5 signature and nothing else
+    args = ("--registry", registry.root, "register", "assembly", broken, "--meta", experiment.neural_meta)
+    plain = cli(*args)
+    assert plain.exit_code == 2 and "Error:" in plain.stderr and "cannot read this NetCDF file" in plain.stderr
+    assert "Traceback" not in plain.output
+    for debug in (lambda: cli("--debug", *args), lambda: (monkeypatch.setenv("BSR_DEBUG", "1"), cli(*args))[1]):
+        result = debug()
+        assert result.exit_code == 2 and "Traceback (most recent call last)" in result.stderr, result.stderr
+        assert "read_assembly_source" in result.stderr and "Error: " in result.stderr
+        monkeypatch.delenv("BSR_DEBUG", raising=False)
+
+
+def test_versions_and_names_kept_in_two_places_agree():
+    """The CLI keeps a few names literal so that `--help` loads nothing: they must equal the library's."""
+    import tomllib
+    from pathlib import Path
+
+    import brainscore_registry
+    from brainscore_registry.packaging.build import PACKAGES
+    from cli.package import PACKAGE_NAMES
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert brainscore_registry.__version__ == pyproject["project"]["version"]
+    assert tuple(PACKAGES) == PACKAGE_NAMES

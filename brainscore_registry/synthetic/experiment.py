@@ -65,7 +65,35 @@ def _write_yaml(path: Path, data: dict) -> Path:
     return path
 
 
-def _meta(identifier: str, description: str, **extra) -> dict:
+def write_assembly_files(directory: Path, stem: str, array: xr.DataArray, meta: dict) -> tuple[Path, Path]:
+    """A NetCDF file and its metadata YAML, as an experimentalist hands over an assembly."""
+    path = directory / f"{stem}.nc"
+    array.to_netcdf(path, engine="h5netcdf")
+    return path, _write_yaml(directory / f"{stem}.yaml", meta)
+
+
+def spike_counts(counts: np.ndarray, rows: list[dict], regions, **neuroid_coords) -> xr.DataArray:
+    """`stimulus × repetition × neuroid` counts as repetition-level recordings in one [70, 170) ms bin,
+    float32, keyed by stimulus_id, repetition and object_name."""
+    n_stimuli, n_repetitions, n_neuroids = counts.shape
+    return xr.DataArray(
+        counts.reshape(-1, n_neuroids, 1).astype(np.float32),
+        dims=("presentation", "neuroid", "time_bin"),
+        coords={
+            "stimulus_id": ("presentation", np.repeat([r["stimulus_id"] for r in rows], n_repetitions)),
+            "repetition": ("presentation", np.tile(np.arange(n_repetitions), n_stimuli)),
+            "object_name": ("presentation", np.repeat([r["object_name"] for r in rows], n_repetitions)),
+            "neuroid_id": ("neuroid", [f"n{j:03d}" for j in range(n_neuroids)]),
+            "region": ("neuroid", list(regions)),
+            **{name: ("neuroid", values) for name, values in neuroid_coords.items()},
+            "time_bin_start": ("time_bin", [70]),
+            "time_bin_end": ("time_bin", [170]),
+        },
+    )
+
+
+def synthetic_meta(identifier: str, description: str, **extra) -> dict:
+    """Metadata of a synthetic dataset: clearly labelled, CC0, with the generator as provenance."""
     return {
         "identifier": identifier,
         "description": description,
@@ -95,7 +123,7 @@ def write_procedural_stimuli(
     pd.DataFrame(rows).to_csv(table, index=False)
     stimuli_meta = _write_yaml(
         directory / "stimuli.yaml",
-        _meta(
+        synthetic_meta(
             f"{name}.images",
             f"SYNTHETIC: {n_stimuli} procedural images ({', '.join(OBJECTS)}), {image_size}x{image_size} PNG.",
             visual_degrees=8.0,
@@ -126,25 +154,13 @@ def write_synthetic_experiment(
     rates = np.exp(0.5 + features @ weights / np.sqrt(features.shape[1]))
     counts = rng.poisson(rates[:, None, :], size=(n_stimuli, n_repetitions, n_neuroids))
     regions = np.where(np.arange(n_neuroids) < n_neuroids // 2, "V4", "IT")
-    neural = xr.DataArray(
-        counts.reshape(-1, n_neuroids, 1).astype(np.float32),
-        dims=("presentation", "neuroid", "time_bin"),
-        coords={
-            "stimulus_id": ("presentation", np.repeat([r["stimulus_id"] for r in rows], n_repetitions)),
-            "repetition": ("presentation", np.tile(np.arange(n_repetitions), n_stimuli)),
-            "object_name": ("presentation", np.repeat([r["object_name"] for r in rows], n_repetitions)),
-            "neuroid_id": ("neuroid", [f"n{j:03d}" for j in range(n_neuroids)]),
-            "region": ("neuroid", regions),
-            "animal": ("neuroid", ["synthetic_monkey"] * n_neuroids),
-            "time_bin_start": ("time_bin", [70]),
-            "time_bin_end": ("time_bin", [170]),
-        },
-    ).set_index(presentation=["stimulus_id", "repetition", "object_name"])  # brainio-style MultiIndex
-    neural_path = directory / "neural.nc"
-    neural.reset_index("presentation").to_netcdf(neural_path, engine="h5netcdf")
-    neural_meta = _write_yaml(
-        directory / "neural.yaml",
-        _meta(
+    neural = spike_counts(counts, rows, regions, animal=["synthetic_monkey"] * n_neuroids)
+    neural = neural.set_index(presentation=["stimulus_id", "repetition", "object_name"])  # brainio-style MultiIndex
+    neural_path, neural_meta = write_assembly_files(
+        directory,
+        "neural",
+        neural.reset_index("presentation"),
+        synthetic_meta(
             f"{name}.V4IT",
             "SYNTHETIC: Poisson spike counts of model neurons driven by image features.",
             kind="neural",
@@ -168,11 +184,11 @@ def write_synthetic_experiment(
             "condition": ("presentation", ["synthetic"] * len(trials)),
         },
     )
-    behavioral_path = directory / "behavioral.nc"
-    behavioral.to_netcdf(behavioral_path, engine="h5netcdf")
-    behavioral_meta = _write_yaml(
-        directory / "behavioral.yaml",
-        _meta(
+    behavioral_path, behavioral_meta = write_assembly_files(
+        directory,
+        "behavioral",
+        behavioral,
+        synthetic_meta(
             f"{name}.objects",
             "SYNTHETIC: 4-way object choices of simulated subjects, 80% correct.",
             kind="behavioral",
@@ -191,11 +207,11 @@ def write_synthetic_experiment(
         dims=("stimulus_a", "stimulus_b", "subject"),
         coords={"stimulus_a": ids, "stimulus_b": ids, "subject": [f"subject{s:02d}" for s in range(n_subjects)]},
     )
-    similarity_path = directory / "similarity.nc"
-    similarity.to_netcdf(similarity_path, engine="h5netcdf")
-    similarity_meta = _write_yaml(
-        directory / "similarity.yaml",
-        _meta(
+    similarity_path, similarity_meta = write_assembly_files(
+        directory,
+        "similarity",
+        similarity,
+        synthetic_meta(
             f"{name}.IT_rdm",
             "SYNTHETIC: 1 - Pearson r RDMs of simulated IT populations, one per subject.",
             kind="similarity",

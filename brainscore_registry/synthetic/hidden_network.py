@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from ..models.model_card import load_card
-from .experiment import SYNTHETIC_CITATION, SYNTHETIC_PROVENANCE, _write_yaml, write_procedural_stimuli
+from .experiment import spike_counts, synthetic_meta, write_assembly_files, write_procedural_stimuli
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,6 @@ def write_hidden_experiment(
     directory = Path(directory)
     rng = np.random.default_rng(seed)
     stimuli_dir, table, stimuli_meta, rows, images = write_procedural_stimuli(directory, rng, n_stimuli, image_size, name)
-    meta = {"citation": SYNTHETIC_CITATION, "license": "CC0-1.0", "provenance": dict(SYNTHETIC_PROVENANCE)}
     z = _layer_activations(Path(card_path), layer, images)
     z = (z - z.mean(0)) / (z.std(0) + 1e-6)
     readout = rng.standard_normal((z.shape[1], n_neuroids)) * (rng.random((z.shape[1], n_neuroids)) < 0.05)
@@ -69,37 +67,24 @@ def write_hidden_experiment(
     rates *= mean_rate / rates.mean(0)
     counts = rng.poisson(rates[:, None, :], size=(n_stimuli, n_repetitions, n_neuroids))
     reliability = rates.var(0) / (rates.var(0) + rates.mean(0) / n_repetitions)
-    neural = xr.DataArray(
-        counts.reshape(-1, n_neuroids, 1).astype(np.float32),
-        dims=("presentation", "neuroid", "time_bin"),
-        coords={
-            "stimulus_id": ("presentation", np.repeat([r["stimulus_id"] for r in rows], n_repetitions)),
-            "repetition": ("presentation", np.tile(np.arange(n_repetitions), n_stimuli)),
-            "object_name": ("presentation", np.repeat([r["object_name"] for r in rows], n_repetitions)),
-            "neuroid_id": ("neuroid", [f"n{j:03d}" for j in range(n_neuroids)]),
-            "region": ("neuroid", [region] * n_neuroids),
-            "time_bin_start": ("time_bin", [70]),
-            "time_bin_end": ("time_bin", [170]),
-        },
+    description = (
+        f"SYNTHETIC: Poisson spike counts of {n_neuroids} model neurons reading out layer {layer!r} of a hidden "
+        f"seeded network ({Path(card_path).parent.name}), {n_repetitions} repetitions."
     )
-    neural_path = directory / "neural.nc"
-    neural.to_netcdf(neural_path, engine="h5netcdf")
-    neural_meta = _write_yaml(
-        directory / "neural.yaml",
-        {
-            "identifier": f"{name}.{region}",
-            "description": (
-                f"SYNTHETIC: Poisson spike counts of {n_neuroids} model neurons reading out layer {layer!r} of a hidden "
-                f"seeded network ({Path(card_path).parent.name}), {n_repetitions} repetitions."
-            ),
-            **meta,
-            "kind": "neural",
-            "species": "macaca_mulatta",
-            "regions": [region],
-            "modality": "spikes",
-            "stimulus_set": f"{name}.images",
-            "time_bins": [[70, 170]],
-        },
+    neural_path, neural_meta = write_assembly_files(
+        directory,
+        "neural",
+        spike_counts(counts, rows, [region] * n_neuroids),
+        synthetic_meta(
+            f"{name}.{region}",
+            description,
+            kind="neural",
+            species="macaca_mulatta",
+            regions=[region],
+            modality="spikes",
+            stimulus_set=f"{name}.images",
+            time_bins=[[70, 170]],
+        ),
     )
     return HiddenExperiment(
         stimuli_dir,
