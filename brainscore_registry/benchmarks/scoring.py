@@ -14,6 +14,7 @@ Procedures (as Brain-Score's benchmarks):
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +78,8 @@ def neural_target(spec: BenchmarkSpec, assembly: xr.DataArray) -> xr.DataArray:
                 field="procedure.region",
                 fix="name a recorded region in the benchmark spec",
             )
-        assembly = assembly.isel(neuroid=chosen)
+        if not chosen.all():  # selecting every neuroid would only copy the recordings
+            assembly = assembly.isel(neuroid=chosen)
     if len(procedure.time_bins) != 1:
         raise UserInputError(
             f"the procedure lists {len(procedure.time_bins)} time bins; these metrics compare one",
@@ -139,17 +141,18 @@ def _stimulus_ids(data: BenchmarkData) -> list[str]:
 
 
 def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> BenchmarkScore:
-    """Metric, ceiling and normalisation on the model's (or a predictions file's) responses."""
+    """Metric, ceiling and normalisation on the model's (or a predictions file's) responses.
+
+    The ceiling depends on the data alone, so it is computed on a second thread while the metric runs:
+    the metric's long loops leave a core idle on most machines, and the numbers do not depend on it."""
     spec = data.spec
     metric = load_metric(spec.metric.name, **spec.metric.params)
     metric.progress = progress
-    if data.kind == "neural":
-        target = neural_target(spec, data.assembly)
-        raw = metric(source, average_repetitions(target))
-    else:
-        target = data.assembly
-        raw = metric(source, target)
-    return ceil_score(raw, ceiling_for(spec, target), spec.normalization)
+    target = neural_target(spec, data.assembly) if data.kind == "neural" else data.assembly
+    with ThreadPoolExecutor(1, thread_name_prefix="bsr-ceiling") as pool:
+        ceiling = pool.submit(ceiling_for, spec, target)
+        raw = metric(source, average_repetitions(target) if data.kind == "neural" else target)
+        return ceil_score(raw, ceiling.result(), spec.normalization)
 
 
 def run_benchmark(data: BenchmarkData, model: BrainModel, progress=None) -> BenchmarkScore:
