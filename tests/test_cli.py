@@ -25,6 +25,7 @@ COMMANDS = [
     ["push"],
     ["pull"],
     ["status"],
+    ["verify-data"],
     ["remote"],
     ["remote", "add"],
     ["remote", "list"],

@@ -23,6 +23,7 @@ from ..data.verification import hash_dataset, verify_store
 from ..data.zarr_io import store_size, uncompressed_bytes, write_store
 from ..errors import JobError, UserInputError
 from ..progress import Progress
+from .integrity import record_verified
 from .loading import stimulus_ids
 from .registry import Registry
 
@@ -107,6 +108,7 @@ def _publish(
                     else existing.model_copy(update={"versions": [*existing.versions, stored]})
                 )
                 catalog.write_entry(entry)
+            record_verified(final, stored)  # verified while staged; the stamp names the published files
     return Registration(version, True, final, stored)
 
 
@@ -125,12 +127,12 @@ def _restore(
             registry.storage.untrack(final)
         registry.publication.move_into_place(staged, final)
     pin = registry.storage.track(final)
-    if pin == found.dvc:
-        return found
-    restored = found.model_copy(update={"dvc": pin})
-    registry.catalog.write_entry(
-        entry.model_copy(update={"versions": [restored if v.version == found.version else v for v in entry.versions]})
-    )
+    restored = found if pin == found.dvc else found.model_copy(update={"dvc": pin})
+    if restored is not found:
+        registry.catalog.write_entry(
+            entry.model_copy(update={"versions": [restored if v.version == found.version else v for v in entry.versions]})
+        )
+    record_verified(final, restored)
     return restored
 
 

@@ -226,11 +226,12 @@ class Storage:
         except Exception as exc:  # DVC/S3 failures of any type: explained, never swallowed
             raise _explain(exc, "push", remote) from None
 
-    def pull(self, dvc_files: list[str], remote: str | None) -> None:
+    def pull(self, dvc_files: list[str], remote: str | None, force: bool = False) -> None:
+        """Fetch and check out; `force` replaces whatever is in the way in the workspace (a repair)."""
         self.configure_machine()
         try:
             with self.repo() as repo:
-                repo.pull(targets=[str(self.root / f) for f in dvc_files], remote=remote)
+                repo.pull(targets=[str(self.root / f) for f in dvc_files], remote=remote, force=force)
         except Exception as exc:
             raise _explain(exc, "pull", remote) from None
 

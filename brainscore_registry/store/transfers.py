@@ -17,6 +17,7 @@ from ..data.verification import store_digest
 from ..errors import IntegrityError, JobError, UserInputError
 from ..paths import bsr_home
 from ..progress import Progress
+from .integrity import is_intact, record_verified, verify_fully
 from .registry import Registry
 
 
@@ -27,9 +28,12 @@ class VersionStatus:
     size: int
     local: bool
     remote: bool
+    intact: bool | None = None  # the cheap check against the verified stamp; None: never verified here
 
     @property
     def state(self) -> str:
+        if self.local and self.intact is False:
+            return "DAMAGED here: bsr pull --repair"
         return {
             (True, True): "synced",
             (True, False): "local only: push it",
@@ -100,14 +104,16 @@ def verify_pulled(registry: Registry, stored: StoredVersion, progress: Progress 
         actual = store_digest(registry.layout.local_path(stored), progress)
     except IntegrityError as exc:
         actual = f"unreadable ({exc.message})"
-    if actual != stored.version.digest:
-        aside = _quarantine(registry, stored)
-        raise IntegrityError(
-            f"pulled data for {stored.version.name} does not match its pin: expected {stored.version.digest}, "
-            f"got {actual}. The bad copy was moved aside to {aside} and will not be used",
-            file=stored.path,
-            fix="the remote holds a damaged object: re-push the version from a good copy, then pull again",
-        )
+    if actual == stored.version.digest:
+        record_verified(registry.layout.local_path(stored), stored)
+        return
+    aside = _quarantine(registry, stored)
+    raise IntegrityError(
+        f"pulled data for {stored.version.name} does not match its pin: expected {stored.version.digest}, "
+        f"got {actual}. The bad copy was moved aside to {aside} and will not be used",
+        file=stored.path,
+        fix="the remote holds a damaged object: re-push the version from a good copy, then pull again",
+    )
 
 
 def pull(
@@ -132,13 +138,60 @@ def status(registry: Registry, targets: list[str] | None = None, remote: str | N
     """For each version: here (complete store in the workspace) and/or complete in the remote."""
     remote = registry.storage.check_remote(remote)
     versions = resolve_targets(registry, targets, all_if_empty=True)
-    return [
-        VersionStatus(
-            stored.version,
-            stored.path,
-            stored.stored_bytes,
-            registry.layout.is_local(stored),
-            bool(stored.dvc) and registry.storage.in_remote(stored.dvc.md5, remote),
-        )
-        for stored in versions
-    ]
+    rows = []
+    for stored in versions:
+        local = registry.layout.is_local(stored)
+        remote_has = bool(stored.dvc) and registry.storage.in_remote(stored.dvc.md5, remote)
+        intact = is_intact(registry.layout, stored) if local else None
+        rows.append(VersionStatus(stored.version, stored.path, stored.stored_bytes, local, remote_has, intact))
+    return rows
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    version: Version
+    path: str
+    state: str  # "intact", "damaged", "not here"
+    detail: str = ""
+
+
+def verify_data(registry: Registry, targets: list[str] | None = None, progress: Progress | None = None) -> list[DataCheck]:
+    """Recompute the logical hash of every local copy named (all by default); stamps the intact ones."""
+    checks = []
+    for stored in resolve_targets(registry, targets, all_if_empty=True):
+        if not registry.layout.is_local(stored):
+            checks.append(DataCheck(stored.version, stored.path, "not here"))
+            continue
+        try:
+            verify_fully(registry.layout, stored, progress)
+            checks.append(DataCheck(stored.version, stored.path, "intact"))
+        except IntegrityError as exc:
+            checks.append(DataCheck(stored.version, stored.path, "damaged", exc.message))
+    return checks
+
+
+def repair(
+    registry: Registry, targets: list[str] | None = None, remote: str | None = None, progress: Progress | None = None
+) -> list[DataCheck]:
+    """`bsr pull --repair`: every named version (all by default) whose local copy is damaged or missing
+    is moved aside (kept under $BSR_HOME/quarantine, its objects dropped from the local cache) and
+    fetched again from the remote, then verified; intact copies are left alone."""
+    remote = registry.storage.check_remote(remote)
+    results = []
+    for stored in resolve_targets(registry, targets, all_if_empty=True):
+        if registry.layout.is_local(stored):
+            try:
+                verify_fully(registry.layout, stored, progress)
+                results.append(DataCheck(stored.version, stored.path, "intact"))
+                continue
+            except IntegrityError as exc:
+                aside = _quarantine(registry, stored)
+                detail = f"{exc.message}; the damaged copy was moved to {aside}"
+        else:
+            detail = "was not here"
+        registry.storage.pull([_dvc_file(stored)], remote, force=True)
+        if not registry.layout.is_local(stored):
+            raise JobError(f"{stored.version} is not in the remote", fix="push it from a checkout that has a good copy")
+        verify_pulled(registry, stored, progress)
+        results.append(DataCheck(stored.version, stored.path, "repaired", detail))
+    return results
