@@ -88,6 +88,8 @@ def test_repair_restores_a_damaged_copy_from_the_remote(cli, registry, neural):
     original = load_assembly(str(stored.version), registry=registry)
     assert cli("--registry", registry.root, "push").exit_code == 0
     _flip(store / "region" / "zarr.json", 10, 1)
+    plain = cli("--registry", registry.root, "pull", str(stored.version))
+    assert plain.exit_code == 1 and "is damaged" in plain.stderr and "pull --repair" in plain.stderr
     repaired = cli("--registry", registry.root, "pull", "--repair", str(stored.version), "--json")
     assert repaired.exit_code == 0, repaired.output
     states = {r["version"]: r["state"] for r in json.loads(repaired.stdout)}
@@ -106,7 +108,7 @@ def test_an_unchanged_store_is_not_rehashed_and_a_forged_stamp_is_ignored(regist
     monkeypatch.setattr(integrity, "store_digest", lambda *a, **k: calls.append(1) or original(*a, **k))
     load_assembly(str(stored.version), registry=registry)
     assert calls == []  # stamped at registration: the cheap check suffices
-    stamp = next(integrity.stamps_dir().glob("*.json"))
+    stamp = integrity.stamp_file(store, stored)
     body = json.loads(stamp.read_text())
     body["files"] = {**body["files"], "zarr.json": [1, 2, 3, "0" * 64]}  # a forged stamp, old HMAC
     stamp.write_text(json.dumps(body))

@@ -64,7 +64,7 @@ def fingerprint(store: Path) -> dict[str, list]:
     return dict(sorted(files.items()))
 
 
-def _stamp_file(store: Path, stored: StoredVersion) -> Path:
+def stamp_file(store: Path, stored: StoredVersion) -> Path:
     key = hashlib.sha256(f"{store.resolve()}\0{stored.version}".encode()).hexdigest()
     return stamps_dir() / f"{key}.json"
 
@@ -77,13 +77,13 @@ def _signed(body: dict) -> str:
 def record_verified(store: Path, stored: StoredVersion) -> None:
     """Stamp a store whose logical hash was just found equal to its pin."""
     body = {"scheme": STAMP_SCHEME, "version": str(stored.version), "files": fingerprint(store)}
-    write_atomic(_stamp_file(store, stored), json.dumps({**body, "hmac": _signed(body)}))
+    write_atomic(stamp_file(store, stored), json.dumps({**body, "hmac": _signed(body)}))
 
 
 def _stamp(store: Path, stored: StoredVersion) -> dict | None:
     """The stamp's files, or None when there is none or it does not authenticate."""
     try:
-        data = json.loads(_stamp_file(store, stored).read_text())
+        data = json.loads(stamp_file(store, stored).read_text())
         body = {k: data[k] for k in ("scheme", "version", "files")}
         if hmac.compare_digest(str(data["hmac"]), _signed(body)) and body["version"] == str(stored.version):
             return body["files"]

@@ -17,7 +17,7 @@ from ..data.verification import store_digest
 from ..errors import IntegrityError, JobError, UserInputError
 from ..paths import bsr_home
 from ..progress import Progress
-from .integrity import is_intact, record_verified, verify_fully
+from .integrity import check_local, is_intact, record_verified, verify_fully
 from .registry import Registry
 
 
@@ -124,6 +124,8 @@ def pull(
     versions = resolve_targets(registry, targets, all_if_empty=False)
     total, done = sum(v.dvc.size if v.dvc else 0 for v in versions), 0
     for stored in versions:
+        if registry.layout.is_local(stored):  # a damaged local copy needs --repair, not a pull over it
+            check_local(registry.layout, stored, progress)
         registry.storage.pull([_dvc_file(stored)], remote)
         if not registry.layout.is_local(stored):
             raise JobError(f"{stored.version} is not in the remote", fix="push it from a checkout that has it")
