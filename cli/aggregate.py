@@ -12,19 +12,28 @@ from .common import JSON_HELP, out, print_json, registry, user_errors
 
 def aggregate(
     record_paths: list[Path] = typer.Argument(..., metavar="RECORD...", help="Score records (JSON), e.g. records/*.json."),
+    trusted_key: list[Path] = typer.Option(
+        None,
+        "--trusted-key",
+        help="Count only records signed by this public key (repeat for several). "
+        "Default: your own signing key and the keys in $BSR_HOME/trusted_keys (bsr keys trusted).",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Aggregate verified records per model along the specs' parent links (benchmark → region → ...).
 
     Equal weights unless a spec gives `weight`; a benchmark without a record is listed as missing and
-    is not counted as 0.
+    is not counted as 0. A record whose signature fails or whose signer is not trusted stops the
+    aggregation (exit 1, naming the file and the signer): trust the key (bsr keys trust FILE) or
+    leave the record out.
 
     Example: bsr aggregate records/*.json
     """
     from brainscore_registry.runs.rollup import rollup
+    from brainscore_registry.runs.trust import load_policy
 
     with user_errors():
-        results = rollup(registry(), record_paths)
+        results = rollup(registry(), record_paths, load_policy(trusted_key or ()))
     if as_json:
         print_json({model: {name: node.to_json() for name, node in nodes.items()} for model, nodes in results.items()})
         return

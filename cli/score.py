@@ -82,27 +82,64 @@ def score(
     out.print(table)
 
 
+TRUSTED_KEY = typer.Option(
+    None,
+    "--trusted-key",
+    help="Trust only records signed by this public key (PEM or base64 raw; repeat for several). "
+    "Default: your own signing key and the keys in $BSR_HOME/trusted_keys (bsr keys trusted).",
+)
+
+
 def verify(
     record_path: Path = typer.Argument(..., metavar="RECORD", help="A score record (JSON)."),
-    trusted_key: Path = typer.Option(None, "--trusted-key", help="Accept only records signed by this public key."),
+    trusted_key: list[Path] = TRUSTED_KEY,
     as_json: bool = JSON,
 ) -> None:
-    """Check a score record: schema, signature (optionally against a trusted key), every pinned hash
+    """Check a score record: strict JSON and schema, signature, a trusted signer, every pinned hash
     resolvable in the registry. Exit 0 when valid, 1 with the reason when not.
+
+    A valid signature from a key you do not trust is not a valid record: trust the key with
+    `bsr keys trust FILE`, or name it with --trusted-key FILE.
 
     Example: bsr verify records/Synthetic2026.V4-pls--convnet4.json --trusted-key alice.pub
     """
-    from brainscore_registry.runs.records import load_public_key, verify_record
+    from brainscore_registry.runs.trust import SignerNotTrusted, load_policy, verify_record
 
     with user_errors():
-        trusted = load_public_key(trusted_key) if trusted_key else None
-        record = verify_record(record_path, registry(), trusted)
-    result = {"valid": True, "benchmark": record.benchmark.id, "signer": record.signer.key_id, "score": record.score["value"]}
+        try:
+            record = verify_record(record_path, registry(), load_policy(trusted_key or ()))
+        except SignerNotTrusted as exc:
+            if as_json:
+                print_json(_untrusted_json(exc, record_path))
+            raise
+    result = {
+        "valid": True,
+        "signature_valid": True,
+        "trusted": True,
+        "benchmark": record.benchmark.id,
+        "signer": record.signer.key_id,
+        "score": record.score["value"],
+    }
     if as_json:
         print_json(result)
         return
     benchmark, value = f"{record.benchmark.id} v{record.benchmark.version}", record.score["value"]
-    out.print(f"[green]✓[/] valid: {benchmark}, score {value:.6f}, signed by {record.signer.key_id}")
+    shown = "undefined (null)" if value is None else f"{value:.6f}"
+    out.print(f"[green]✓[/] valid: {benchmark}, score {shown}, signed by {record.signer.key_id} (trusted)")
+
+
+def _untrusted_json(exc, record_path: Path) -> dict:
+    record = exc.record
+    return {
+        "valid": False,
+        "signature_valid": True,
+        "trusted": False,
+        "benchmark": record.benchmark.id,
+        "signer": record.signer.key_id,
+        "record": str(record_path),
+        "error": exc.message,
+        "fix": exc.fix,
+    }
 
 
 def reproduce(
@@ -110,25 +147,27 @@ def reproduce(
     model: Path = typer.Option(None, "--model", "-m", help="The model card the record was made with."),
     predictions: Path = typer.Option(None, "--predictions", help="The predictions file of a prediction-only record."),
     device: str = DEVICE,
+    trusted_key: list[Path] = TRUSTED_KEY,
     as_json: bool = JSON,
 ) -> None:
     """Re-run a record from its pinned data and spec; compare score, raw, ceiling and per-split values.
 
-    Refuses a card, weights or factory source that differ from the record's. Exit 0 when every
-    difference is within the record's tolerance for this setting, 1 when not. When the metric is
-    ill-posed on the record's shape (e.g. linear with more features than training stimuli) and the
-    device, thread count or BLAS kernel differ, the verdict is "not comparable", with the reason.
+    Refuses a record whose signer is not trusted (as bsr verify does), and a card, weights or factory
+    source that differ from the record's. Exit 0 when every difference is within the record's
+    tolerance for this setting, 1 when not. When the metric is ill-posed on the record's shape (e.g.
+    linear with more features than training stimuli) and the device, thread count or BLAS kernel
+    differ, the verdict is "not comparable", with the reason.
 
     Example: bsr reproduce records/Synthetic2026.V4-pls--convnet4.json -m examples/models/convnet4/card.yaml
     """
     from brainscore_registry.errors import UserInputError
-    from brainscore_registry.runs.records import read_record
     from brainscore_registry.runs.reproduction import reproduce as reproduce_record
     from brainscore_registry.runs.run import Subject
+    from brainscore_registry.runs.trust import accept_record, load_policy
 
     with user_errors(), RichProgress(not as_json) as progress:
         reg = registry()
-        record = read_record(record_path)
+        record = accept_record(record_path, load_policy(trusted_key or ()))
         if (model is None) == (predictions is None):
             raise UserInputError("give exactly one of --model or --predictions", field="model", fix="--model card.yaml")
         if predictions is not None:

@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brainscore_registry import IntegrityError, load_assembly, register_assembly
-from brainscore_registry.store import transfers
 
 from .scoring_setup import build_benchmark_registry
 
@@ -146,3 +145,83 @@ def test_bit_flips_never_give_a_different_number(tmp_path):
     assert outcomes["refused"] > 0.9 * sum(outcomes.values()), outcomes
     print(f"\nstore bit flips: {outcomes} in {time.perf_counter() - started:.0f} s")
     assert np.isfinite(original.values).all()
+
+
+def _record(tmp_path: Path) -> Path:
+    """A real signed prediction-only record (by this user's key, so trusted by default)."""
+    from brainscore_registry.models.predictions import Predictions
+    from brainscore_registry.runs.session import score_benchmarks
+
+    registry = build_benchmark_registry(tmp_path / "records")
+    features = xr.DataArray(
+        np.random.default_rng(0).standard_normal((40, 20)),
+        dims=("presentation", "neuroid"),
+        coords={"stimulus_id": ("presentation", [f"syn{i:04d}" for i in range(40)])},
+    )
+    features.to_netcdf(tmp_path / "predictions.nc")
+    [run] = score_benchmarks(registry, ["Syn.IT-ridge"], predictions=Predictions(tmp_path / "predictions.nc"))
+    return run.path
+
+
+def test_bit_flips_in_a_record_never_verify_as_another_record(tmp_path):
+    """Property: a record with one flipped bit is refused (schema, strict JSON, signature) or reads as
+    exactly the record that was signed; never a verified record that says something else."""
+    from brainscore_registry.errors import BsrError
+    from brainscore_registry.runs.trust import accept_record, load_policy
+
+    path = _record(tmp_path)
+    policy = load_policy()
+    original = accept_record(path, policy)
+    size = path.stat().st_size
+    outcomes = {"refused": 0, "identical": 0}
+
+    @settings(max_examples=2000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.integers(0, size - 1), st.integers(0, 7))
+    def flip_one(offset: int, bit: int) -> None:
+        previous = _flip(path, offset, bit)
+        try:
+            accepted = accept_record(path, policy)
+        except BsrError:
+            outcomes["refused"] += 1
+        else:
+            assert accepted == original, (offset, bit)
+            outcomes["identical"] += 1
+        finally:
+            path.write_bytes(previous)
+
+    flip_one()
+    assert sum(outcomes.values()) >= 2000 and outcomes["refused"] > 0.9 * sum(outcomes.values()), outcomes
+    print(f"\nrecord bit flips: {outcomes}")
+
+
+def test_bit_flips_in_a_cache_entry_are_never_used(tmp_path):
+    """Property: an activation-cache entry with one flipped bit is discarded (and recomputed by its
+    user) or gives exactly the stored values and ids; never other numbers."""
+    from brainscore_registry.models.activation_cache import ActivationCache
+
+    cache = ActivationCache(tmp_path / "cache")
+    values = np.random.default_rng(1).standard_normal((12, 7)).astype(np.float32)
+    ids = [f"s{i}" for i in range(12)]
+    cache.put("k" * 64, values, ids)
+    path = cache.path("k" * 64)
+    good = path.read_bytes()
+    outcomes = {"discarded": 0, "identical": 0}
+
+    @settings(max_examples=2000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.integers(0, len(good) - 1), st.integers(0, 7))
+    def flip_one(offset: int, bit: int) -> None:
+        damaged = bytearray(good)
+        damaged[offset] ^= 1 << bit
+        path.write_bytes(bytes(damaged))
+        entry = cache.get("k" * 64)
+        if entry is None:
+            outcomes["discarded"] += 1
+            assert not path.exists()  # deleted, so it is recomputed
+        else:
+            np.testing.assert_array_equal(entry[0], values, strict=True)
+            assert entry[1] == ids
+            outcomes["identical"] += 1
+
+    flip_one()
+    assert sum(outcomes.values()) >= 2000 and outcomes["discarded"] > 0.5 * sum(outcomes.values()), outcomes
+    print(f"\ncache entry bit flips: {outcomes}")

@@ -112,10 +112,12 @@ def test_four_concurrent_processes_leave_a_valid_cache(bench_registry, tmp_path)
     assert all(p.returncode == 0 for p in processes), [o[1].decode()[-2000:] for o in outputs]
     sums = {json.loads(o[0]) for o in outputs}
     assert len(sums) == 1
-    cache = ActivationCache(tmp_path / "home" / "cache" / "activations")
+    home = tmp_path / "home"  # the processes' BSR_HOME: their cache and the one HMAC secret they agreed on
+    cache = ActivationCache(home / "cache" / "activations", secret_file=home / "keys" / "cache.key")
     entries = list(cache.directory.rglob("*.npz"))
     assert len(entries) == 1 and cache.get(entries[0].stem) is not None
     assert not list(cache.directory.rglob("*.tmp"))
+    assert [p.name for p in (home / "keys").iterdir()] == ["cache.key"]  # no staged secret left behind
 
 
 def test_placement_follows_brain_score():

@@ -5,6 +5,9 @@ record's, fetches exactly the pinned data versions (not the registry's latest), 
 spec and compares score, raw score, ceiling, error and every per-split value within the record's
 tolerance for the setting at hand (device, thread count, BLAS kernel).
 
+The record comes in already accepted by the trusted-keys policy (`trust.accept_record`: valid signature,
+trusted signer), as every consumer of records takes it: re-running a number nobody vouches for proves nothing.
+
 Three verdicts: *reproduced*; *not reproduced* (a difference no setting explains); and *not comparable*,
 when the metric is ill-posed on the record's shape (e.g. `linear` with more features than training
 stimuli: its min-norm solution amplifies rounding noise) and the setting differs, so the difference
@@ -151,7 +154,8 @@ def compare(record: ScoreRecord, score: BenchmarkScore) -> list[Comparison]:
 
 
 def reproduce(record: ScoreRecord, registry: Registry, subject: Subject, progress: Progress | None = None) -> Reproduction:
-    """Re-run a record on `subject` (the recorded layer commitment is applied to a brain model)."""
+    """Re-run a record on `subject` (the recorded layer commitment is applied to a brain model). `record`
+    is one `trust.accept_record` returned: this function checks the model and the data, not the signer."""
     spec = BenchmarkSpec.model_validate(record.benchmark.spec)
     if subject.model is not None:
         subject = Subject.of_model(subject.model.with_layers(dict(record.model.layers)))

@@ -1,20 +1,21 @@
 """Rolling signed score records up the benchmarks' parent links, per model: a pure function of the
 records and the registry's specs and aggregation tree (what `bsr aggregate` and a leaderboard show).
 
-Only records whose signature verifies (against `trusted` when given) are counted; a benchmark without
-a record stays missing, never 0.
+Only records the trusted-keys policy accepts (valid signature, trusted signer: see `trust`) are
+counted, and one it refuses stops the roll-up with the file and the signer named, rather than being
+left out quietly (a missing score and a refused one are not the same thing). A benchmark without a
+record stays missing, never 0.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ..benchmarks.aggregation import Node, aggregate, load_tree
 from ..benchmarks.specs import list_specs
 from ..store.registry import Registry
-from .records import ScoreRecord, check_signature, read_record
+from .records import ScoreRecord
+from .trust import TrustPolicy, accept_record
 
 
 def model_label(record: ScoreRecord) -> str:
@@ -23,14 +24,12 @@ def model_label(record: ScoreRecord) -> str:
     return record.model.name + (f" ({', '.join(f'{k}={v}' for k, v in layers.items())})" if layers else "")
 
 
-def rollup(
-    registry: Registry, record_paths: list[Path], trusted: Ed25519PublicKey | None = None
-) -> dict[str, dict[str, Node]]:
-    """model → every node of the aggregation tree (benchmarks included) with its value and missing leaves."""
+def rollup(registry: Registry, record_paths: list[Path], policy: TrustPolicy) -> dict[str, dict[str, Node]]:
+    """model → every node of the aggregation tree (benchmarks included) with its value and missing leaves;
+    RecordInvalid (SignerNotTrusted for an untrusted signer) for the first record `policy` refuses."""
     by_model: dict[str, dict[str, float]] = {}
     for path in record_paths:
-        record = read_record(path)
-        check_signature(record, trusted)
+        record = accept_record(path, policy)
         by_model.setdefault(model_label(record), {})[record.benchmark.id] = record.score["value"]
     specs, tree = list_specs(registry.root), load_tree(registry.root)
     return {model: aggregate(specs, scores, tree) for model, scores in by_model.items()}

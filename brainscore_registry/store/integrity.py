@@ -30,6 +30,7 @@ from pathlib import Path
 from ..data.schemas import StoredVersion
 from ..data.verification import store_digest
 from ..errors import IntegrityError
+from ..local_secret import load_secret, secret_path
 from ..paths import bsr_home, write_atomic
 from ..progress import Progress
 from .layout import Layout
@@ -40,16 +41,6 @@ STAMP_SCHEME = "bsr-verified-v1"
 
 def stamps_dir() -> Path:
     return bsr_home() / "verified"
-
-
-def _stamp_key() -> bytes:
-    """The user's secret for authenticating local caches (created on first use, mode 0600)."""
-    path = bsr_home() / "keys" / "cache.key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        write_atomic(path, os.urandom(32), mode=0o600)
-    return path.read_bytes()
 
 
 def fingerprint(store: Path) -> dict[str, list]:
@@ -71,7 +62,7 @@ def stamp_file(store: Path, stored: StoredVersion) -> Path:
 
 def _signed(body: dict) -> str:
     payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(_stamp_key(), payload, hashlib.sha256).hexdigest()
+    return hmac.new(load_secret(secret_path()), payload, hashlib.sha256).hexdigest()
 
 
 def record_verified(store: Path, stored: StoredVersion) -> None:

@@ -28,9 +28,10 @@ from ..packaging import REPOSITORY
 from ..packaging.build import PACKAGES, build, raw_available
 from ..paths import bsr_home, write_atomic
 from ..progress import Progress
-from ..runs.records import check_signature, ensure_key, read_record
+from ..runs.records import ensure_key, read_record
 from ..runs.reproduction import reproduce
 from ..runs.run import ScoredRun, Subject, ensure_local, record_run
+from ..runs.trust import accept_record, load_policy
 from ..store import transfers
 from ..store.registration import register_assembly, register_stimulus_set
 from ..store.registry import Registry
@@ -174,7 +175,7 @@ def run_demo(
 
     announce(5, total, "verifying the signed records and reproducing the hidden layer's from its record alone")
     for run in runs:
-        check_signature(read_record(run.path))
+        accept_record(run.path, load_policy())  # strict parse, signature, and a trusted signer (our own key)
     hidden = next(r for r in runs if r.record.model.name == HIDDEN_MODEL and r.record.model.layers.get("V4") == HIDDEN_LAYER)
     reproduction = reproduce(
         read_record(hidden.path),
