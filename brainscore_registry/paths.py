@@ -46,6 +46,36 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def check_output_file(path: str | Path, *, follow_symlinks: bool = False, field: str = "out") -> Path:
+    """The file to write for an output path a user gave (`--out`), refused before any work when writing
+    it would do harm: `atomic_file` renames a new file over the path, which would replace a directory
+    entry that is a device node, named pipe or socket, and replace a symbolic link itself rather than
+    write through it. A symlink is followed only with `follow_symlinks` (its target is returned and must
+    be a regular file or not exist). The parent directory must be a directory, if it exists."""
+    path = Path(path)
+    if path.is_symlink():
+        if not follow_symlinks:
+            raise UserInputError(
+                f"is a symbolic link (to {os.readlink(path)}); writing would replace the link by a file",
+                file=path,
+                field=field,
+                fix="give the target's path, or ask to write through the link (--follow-symlinks)",
+            )
+        path = path.resolve()
+    if path.is_dir():
+        raise UserInputError("is a directory", file=path, field=field, fix="give the path of a file, e.g. DIR/record.json")
+    if path.exists() and not path.is_file():
+        raise UserInputError(
+            "is not a regular file (a device, named pipe or socket); writing would replace it",
+            file=path,
+            field=field,
+            fix="give the path of a regular file (new or existing)",
+        )
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UserInputError(f"{path.parent} is not a directory", file=path, field=field, fix="give a path in a directory")
+    return path
+
+
 def bsr_home() -> Path:
     """The user's data directory: `$BSR_HOME`, else `$XDG_DATA_HOME/brainscore-registry`,
     else `~/.local/share/brainscore-registry`."""

@@ -37,6 +37,7 @@ def score(
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per forward pass."),
     out_path: Path = typer.Option(None, "--out", help="Record file (one benchmark); default records/<benchmark>--<model>.json."),
     layers: str = typer.Option(None, "--layers", help="'all': score every candidate layer for the benchmark's region."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Write the record through a symbolic link at --out."),
     as_json: bool = JSON,
 ) -> None:
     """Score a local PyTorch model (or a predictions file) on benchmarks; write one signed record each.
@@ -65,7 +66,14 @@ def score(
             brain_model = load_brain_model(model, device=device, bf16=bf16, batch_size=batch_size, progress=progress)
         new_key = not has_key()
         runs = score_benchmarks(
-            reg, benchmarks, model=brain_model, predictions=files, out=out_path, all_layers=layers == "all", progress=progress
+            reg,
+            benchmarks,
+            model=brain_model,
+            predictions=files,
+            out=out_path,
+            all_layers=layers == "all",
+            progress=progress,
+            follow_symlinks=follow_symlinks,
         )
     if new_key:
         err.print(f"Created a signing key {key_id(public_key())} under {keys_dir()} (see `bsr keys show`).")

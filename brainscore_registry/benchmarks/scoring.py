@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ..data.stimuli import MAX_IMAGE_PIXELS
 from ..errors import UserInputError, preview
 from ..metrics import average_repetitions, load_ceiling, load_metric
+from ..metrics.data import require_stratification
 from ..metrics.normalization import ceil_score
 from ..metrics.score import BenchmarkScore, Score
 from ..store.loading import load_assembly, load_stimulus_set
@@ -116,10 +118,38 @@ def fitting_labels(stimuli) -> list[str]:
     )
 
 
+def check_placement(stimuli, stimulus_degrees: float | None, model_degrees: float, benchmark: str) -> None:
+    """The stimuli as the model sees them (see screen.py) are images of at least one pixel a side and
+    at most MAX_IMAGE_PIXELS: a ratio of visual degrees far from 1 (a card's `visual_degrees: 1e-6`)
+    would crop every image to nothing or paste it on a canvas of terapixels."""
+    if stimulus_degrees is None:
+        return
+    ratio = model_degrees / stimulus_degrees
+    widths, heights = (np.asarray(stimuli.dataset[name].values, dtype=np.float64) for name in ("width", "height"))
+    smallest = float(np.round(ratio * min(widths.min(), heights.min())))
+    largest = float(np.round(ratio * widths).max() * np.round(ratio * heights).max())
+    if smallest >= 1 and largest <= MAX_IMAGE_PIXELS:
+        return
+    problem = (
+        "would crop each stimulus to less than one pixel"
+        if smallest < 1
+        else f"would paste each stimulus on a canvas of up to {largest:,.0f} pixels (at most {MAX_IMAGE_PIXELS:,})"
+    )
+    raise UserInputError(
+        f"the model's visual_degrees ({model_degrees:g}) over benchmark {benchmark}'s procedure.visual_degrees "
+        f"({stimulus_degrees:g}) {problem}",
+        field="visual_degrees",
+        fix="give the degrees of visual angle the model's input and the stimuli really span (typically 4 to 12)",
+    )
+
+
 def model_responses(data: BenchmarkData, model: BrainModel) -> xr.DataArray:
     """Run the spec's procedure on the model: what the metric compares with the data."""
     procedure = data.spec.procedure
     ids = _stimulus_ids(data)
+    for stimuli in (data.stimulus_set, data.fitting_stimuli):
+        if stimuli is not None:
+            check_placement(stimuli, procedure.visual_degrees, model.visual_degrees(), data.spec.id)
     placed = PlacedStimuli.of(data.stimulus_set, procedure.visual_degrees, model.visual_degrees(), ids)
     if procedure.task is not None and procedure.task != "passive":
         fitting = data.fitting_stimuli
@@ -149,6 +179,9 @@ def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> Benchm
     metric = load_metric(spec.metric.name, **spec.metric.params)
     metric.progress = progress
     target = neural_target(spec, data.assembly) if data.kind == "neural" else data.assembly
+    named = spec.metric.params.get("stratification_coord")
+    if named is not None:  # named in the spec: must exist, even the default (which alone may be absent)
+        require_stratification(target, named)
     with ThreadPoolExecutor(1, thread_name_prefix="bsr-ceiling") as pool:
         ceiling = pool.submit(ceiling_for, spec, target)
         raw = metric(source, average_repetitions(target) if data.kind == "neural" else target)

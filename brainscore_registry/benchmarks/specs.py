@@ -20,9 +20,9 @@ from pydantic import Field, field_validator, model_validator
 
 from ..data.hashing import canonical_json
 from ..data.metadata import parse_metadata, read_yaml
-from ..data.schemas import PinnedVersion, Strict, valid_identifier
+from ..data.schemas import PinnedVersion, Strict, VisualDegrees, finite_tree, repeated_bin, valid_identifier
 from ..data.vocabulary import REGIONS
-from ..errors import UserInputError, did_you_mean
+from ..errors import BsrError, UserInputError, did_you_mean
 from ..paths import write_atomic
 from ..store.layout import Layout
 
@@ -40,7 +40,7 @@ class Procedure(Strict):
 
     region: str | None = Field(default=None, description="recorded region (neural benchmarks)")
     time_bins: list[tuple[int, int]] | None = Field(default=None, description="[start, end) ms after stimulus onset")
-    visual_degrees: float | None = Field(default=None, gt=0, description="size of the stimuli in degrees of visual angle")
+    visual_degrees: VisualDegrees | None = Field(default=None, description="size of the stimuli in degrees of visual angle")
     number_of_trials: int = Field(default=1, ge=1, description="presentations of each stimulus to the model")
     task: Task | None = Field(default=None, description="behavioural task: probabilities or label")
     choices: list[str] | None = Field(default=None, description="labels the model chooses among")
@@ -52,12 +52,17 @@ class Procedure(Strict):
             raise ValueError(f"unknown region {value!r}.{did_you_mean(value, REGIONS)} Known: {', '.join(REGIONS)}")
         return value
 
+    _finite_bins = field_validator("time_bins", mode="before")(finite_tree)
+
     @field_validator("time_bins")
     @classmethod
     def _ordered_bins(cls, value):
         for start, end in value or []:
             if end <= start:
                 raise ValueError(f"time bin [{start}, {end}) ends before it starts")
+        repeated = repeated_bin(value or [])
+        if repeated:
+            raise ValueError(f"time bin [{repeated[0]}, {repeated[1]}) is listed twice; list each time bin once")
         return value
 
     @model_validator(mode="after")
@@ -73,8 +78,12 @@ class MetricSpec(Strict):
     name: str
     params: dict = Field(default_factory=dict)
 
+    _finite_params = field_validator("params", mode="before")(finite_tree)
+
     @model_validator(mode="after")
     def _known(self) -> "MetricSpec":
+        """A registered metric, parameters it takes, and values its constructor accepts (the metric is
+        built once here, so a spec with `n_splits: 0` fails when it is read, naming its file)."""
         from ..metrics import METRICS, metric_parameters
 
         if self.name not in METRICS:
@@ -85,6 +94,10 @@ class MetricSpec(Strict):
             raise ValueError(
                 f"metric {self.name!r} takes no parameter {', '.join(map(repr, unknown))}; it takes: {sorted(accepted)}"
             )
+        try:
+            METRICS[self.name](**self.params)
+        except BsrError as exc:
+            raise ValueError(exc.message) from None
         return self
 
 

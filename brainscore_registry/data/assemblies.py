@@ -24,6 +24,7 @@ import xarray as xr
 
 from ..errors import UserInputError, did_you_mean, preview
 from .hashing import is_string_dtype, to_jsonable
+from .identifiers import normalize_labels
 from .schemas import AssemblyMeta, time_bin_values
 
 ASSEMBLY_FORMAT = "bsr-assembly-v1"
@@ -46,6 +47,9 @@ REQUIRED_COORDS = {
     "similarity": {"stimulus_a": "stimulus_a", "stimulus_b": "stimulus_b", "subject": "subject"},
 }
 POOLED_SUBJECT = "pooled"
+ID_COORDS = ("stimulus_id", "stimulus_a", "stimulus_b", "neuroid_id", "subject")
+"""Coordinates that hold ids: normalised to NFC and refused with control or bidirectional characters
+(`identifiers.normalize_labels`), as the stimulus set's ids are, so that the two match."""
 
 
 class _Check:
@@ -175,6 +179,16 @@ def _coord_dtypes(da: xr.DataArray, check: _Check) -> xr.DataArray:
             name,
             "convert it to numbers or strings (dates as ISO-8601 strings)",
         )
+    return da
+
+
+def _normalized_ids(da: xr.DataArray, check: _Check) -> xr.DataArray:
+    """String id coordinates in NFC; ids with control or bidirectional characters are refused."""
+    for name in ID_COORDS:
+        if name in da.coords and da[name].dtype.kind in "OUT":
+            ids = normalize_labels(np.asarray(da[name].values).ravel(), file=check.file, field=name)
+            if ids != [str(v) for v in np.asarray(da[name].values).ravel()]:
+                da = da.assign_coords({name: (da[name].dims, np.array(ids, dtype=object))})
     return da
 
 
@@ -342,6 +356,7 @@ def build_assembly(da: xr.DataArray, meta: AssemblyMeta, pinned_stimulus_set: st
     da = _fill_from_meta(da, meta, check)
     _required_coords(da, meta.kind, check)
     da = _coord_dtypes(da, check)
+    da = _normalized_ids(da, check)
     if meta.kind == "neural":
         _check_neural(da, meta, check)
     elif meta.kind == "behavioral":
@@ -373,6 +388,7 @@ def read_assembly_source(path: str | Path, variable: str | None = None) -> xr.Da
     path = Path(path)
     if not path.exists():
         raise UserInputError("file not found", file=path, fix="check the path to the assembly file")
+    refuse_special_file(path)
     is_zarr = path.is_dir()
     try:
         if is_zarr:
@@ -388,6 +404,18 @@ def read_assembly_source(path: str | Path, variable: str | None = None) -> xr.Da
             fix="give a NetCDF (netCDF4/HDF5 or NetCDF3) file written by xarray/brainio, or a zarr store",
         ) from None
     return pick_variable(ds, path, variable)
+
+
+def refuse_special_file(path: Path, field: str | None = None) -> None:
+    """Only a regular file or a directory (a zarr store) is read: a named pipe would block the reader
+    forever, a device would stream without end."""
+    if not (path.is_file() or path.is_dir()):
+        raise UserInputError(
+            "is not a regular file or a directory store (a named pipe, socket or device)",
+            file=path,
+            field=field,
+            fix="give a NetCDF file or a zarr directory store",
+        )
 
 
 def pick_variable(ds: xr.Dataset, path: Path, variable: str | None) -> xr.DataArray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from ..errors import UserInputError
@@ -146,3 +147,71 @@ def parse_version(text: str, *, file: object = None, field: str | None = None) -
 
 def is_hex64(text: str) -> bool:
     return bool(_HEX64.match(text))
+
+
+# ---- labels: stimulus, neuroid and subject ids ---------------------------------------------------
+
+REFUSED_CATEGORIES = {
+    "Cc": "control",  # NUL, newline, tab, escape, DEL, ...
+    "Cf": "format",  # bidirectional overrides (U+202E), zero-width spaces and joiners, ...
+    "Zl": "line separator",
+    "Zp": "paragraph separator",
+    "Cs": "surrogate",
+}
+"""Unicode categories an id may not contain: characters that are invisible, reorder the text around
+them (so an id displays as another one) or break lines, tables and terminals."""
+
+
+def label_problem(text: str) -> str | None:
+    """Why `text` cannot be an id (None when it can): it holds a control, format (bidirectional or
+    zero-width) or separator character, named by its code point."""
+    bad = [c for c in text if unicodedata.category(c) in REFUSED_CATEGORIES]
+    if not bad:
+        return None
+    names = ", ".join(dict.fromkeys(f"U+{ord(c):04X} ({REFUSED_CATEGORIES[unicodedata.category(c)]})" for c in bad))
+    return f"contains control, format or bidirectional characters: {names}"
+
+
+def normalize_labels(
+    values, *, file: object = None, field: str = "stimulus_id", position: str = "position", first_position: int = 0
+) -> list[str]:
+    """Ids as stored: each normalised to Unicode NFC (so 'café' typed in NFD, as macOS file names give
+    it, is the same id as in NFC); refuses ids with control, format or bidirectional characters, and
+    two different ids that become one after normalisation. Messages number the offending `position`s
+    from `first_position` (table rows from 2, after the header). Repeated ids (repetitions) stay repeated."""
+    texts = [str(v) for v in values]
+    first: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        first.setdefault(text, i + first_position)
+    unusual = [t for t in first if not (t.isascii() and t.isprintable())]  # printable ASCII is NFC and clean
+    for text in unusual:
+        problem = label_problem(text)
+        if problem:
+            raise UserInputError(
+                f"{field} {text!r} ({position} {first[text]}) {problem}",
+                file=file,
+                field=field,
+                fix="remove those characters from the ids; ids are printable text",
+            )
+    nfc = {t: unicodedata.normalize("NFC", t) for t in unusual}
+    if all(nfc[t] == t for t in unusual):
+        return texts
+    _refuse_collisions(first, nfc, file=file, field=field, position=position)
+    return [nfc.get(t, t) for t in texts]
+
+
+def _refuse_collisions(first: dict[str, int], nfc: dict[str, str], *, file: object, field: str, position: str) -> None:
+    """Two spellings of one id after NFC normalisation are two ids the user meant as one (or did not)."""
+    spellings: dict[str, list[str]] = {}
+    for text in first:
+        spellings.setdefault(nfc.get(text, text), []).append(text)
+    collisions = {normal: texts for normal, texts in spellings.items() if len(texts) > 1}
+    if collisions:
+        normal, texts = next(iter(collisions.items()))
+        raise UserInputError(
+            f"{len(collisions)} {field}(s) collide after Unicode NFC normalisation: {normal!r} ({position}s "
+            f"{', '.join(str(first[t]) for t in texts)}) is written in {len(texts)} ways",
+            file=file,
+            field=field,
+            fix="write each id one way: ids are compared after NFC normalisation, so these would name one thing",
+        )

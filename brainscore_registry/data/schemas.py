@@ -6,8 +6,11 @@ Validated once, at the public boundary (a YAML file, a Python call); inner code 
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,10 +31,43 @@ AssemblyKind = Literal["neural", "behavioral", "similarity"]
 DatasetKind = Literal["stimuli", "neural", "behavioral", "similarity"]
 Modality = Literal["spikes", "multi_unit", "fmri", "eeg", "meg", "calcium", "psychophysics"]
 CATALOG_SCHEMA_VERSION = 1
+MAX_VISUAL_DEGREES = 180.0
+"""Visual degrees are in (0, 180]: a stimulus or a network input spans at most the visual hemifield."""
+DATA_DIRS = {"stimuli": "stimulus_sets", "neural": "assemblies", "behavioral": "assemblies", "similarity": "assemblies"}
+"""The directory a catalogued store of each kind lives under (store/layout.py publishes them there)."""
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Every schema read from a file: unknown keys refused, values frozen, and numbers finite
+    (`.inf`/`.nan` in YAML, or inf/NaN from Python, are refused with the field's name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def non_finite(value: Any, where: str = "") -> str | None:
+    """The dotted place of the first non-finite number inside nested lists and dicts (None if none)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(value)"
+    if isinstance(value, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}.{i}" if where else str(i), v) for i, v in enumerate(value))
+    else:
+        return None
+    return next((found for place, item in items if (found := non_finite(item, place)) is not None), None)
+
+
+def finite_tree(value: Any) -> Any:
+    """A `mode="before"` validator for free-form values (metadata dicts, metric params, time bins):
+    every number inside must be finite, as pydantic's allow_inf_nan=False ensures for typed floats."""
+    place = non_finite(value)
+    if place is not None:
+        at = "" if place == "(value)" else f" (at {place})"
+        raise ValueError(f"numbers must be finite; got a non-finite number{at}")
+    return value
+
+
+VisualDegrees = Annotated[float, Field(gt=0.0, le=MAX_VISUAL_DEGREES)]
 
 
 def _pinned_version(value: object) -> Version:
@@ -115,7 +151,7 @@ class _DatasetMeta(Strict):
 class StimulusSetMeta(_DatasetMeta):
     """Metadata of a stimulus set (`bsr meta-template stimuli`)."""
 
-    visual_degrees: float | None = Field(default=None, gt=0.0, le=180.0)
+    visual_degrees: VisualDegrees | None = None
 
 
 TimeBin = Annotated[list[int | float], Field(min_length=2, max_length=2)]
@@ -157,6 +193,8 @@ class AssemblyMeta(_DatasetMeta):
         parse_reference(value, field="stimulus_set")
         return value
 
+    _finite_bins = field_validator("time_bins", mode="before")(finite_tree)
+
     @field_validator("time_bins")
     @classmethod
     def _bins(cls, value: list[list[float]] | None) -> list[list[int | float]] | None:
@@ -165,6 +203,9 @@ class AssemblyMeta(_DatasetMeta):
                 raise ValueError(
                     f"time bin [{start}, {end}] does not end after it starts; write [start_ms, end_ms] with end > start"
                 )
+        repeated = repeated_bin(value or [])
+        if repeated:
+            raise ValueError(f"time bin [{repeated[0]}, {repeated[1]}] is listed twice; list each time bin once")
         return time_bin_values(value) if value else value
 
     @model_validator(mode="after")
@@ -176,6 +217,17 @@ class AssemblyMeta(_DatasetMeta):
         return self
 
 
+def repeated_bin(bins: list) -> tuple | None:
+    """The first time bin listed twice (compared as numbers: [70, 170] and [70.0, 170.0] are one bin)."""
+    seen: set[tuple[float, float]] = set()
+    for start, end in bins:
+        key = (float(start), float(end))
+        if key in seen:
+            return (start, end)
+        seen.add(key)
+    return None
+
+
 def time_bin_values(bins: list[list[float]]) -> list[list[int | float]]:
     """Time bins as ints when every edge is integral (ms), so hashing and display are stable."""
     if all(float(edge).is_integer() for pair in bins for edge in pair):
@@ -183,14 +235,47 @@ def time_bin_values(bins: list[list[float]]) -> list[list[int | float]]:
     return [[float(a), float(b)] for a, b in bins]
 
 
+def store_path_problem(value: str) -> str | None:
+    """Why `value` is not a store location a catalogue may name (None when it is): a relative POSIX
+    path, without '..', '.' or empty parts, under assemblies/ or stimulus_sets/. Catalogue files come
+    from other people's repositories, and these paths are read, pulled into and deleted."""
+    if not value:
+        return "is empty"
+    if "\\" in value:
+        return "contains a backslash (catalogue paths are POSIX, '/'-separated)"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        return "contains control or format characters"
+    if PurePosixPath(value).is_absolute():
+        return "is an absolute path"
+    parts = value.split("/")
+    if ".." in parts:
+        return "climbs out of its directory with '..'"
+    if "" in parts or "." in parts:
+        return "has empty or '.' parts"
+    if len(parts) < 3 or parts[0] not in set(DATA_DIRS.values()):
+        return "is not under assemblies/ or stimulus_sets/ (as assemblies/<Name>/<hash12>.zarr)"
+    return None
+
+
+def _store_path(value: str) -> str:
+    problem = store_path_problem(value)
+    if problem:
+        raise ValueError(
+            f"{value!r} {problem}; a store path is relative to the registry root, e.g. 'assemblies/<Name>/<hash12>.zarr'"
+        )
+    return value
+
+
 class DvcLocation(Strict):
-    """Where a version's bytes live for DVC: its `.dvc` file, and the md5 of its directory manifest
-    (the object every remote stores it under, `files/md5/<2>/<30>.dir`)."""
+    """Where a version's bytes live for DVC: its `.dvc` file (beside the store), and the md5 of its
+    directory manifest (the object every remote stores it under, `files/md5/<2>/<30>.dir`)."""
 
     file: str
     md5: str
     nfiles: int
     size: int
+
+    _file = field_validator("file")(_store_path)
 
 
 class StoredVersion(Strict):
@@ -208,6 +293,18 @@ class StoredVersion(Strict):
     dvc: DvcLocation | None = Field(default=None, description="DVC tracking of the store")
     metadata: dict
 
+    _path = field_validator("path")(_store_path)
+    _finite_metadata = field_validator("metadata", mode="before")(finite_tree)
+
+    @model_validator(mode="after")
+    def _dvc_beside_store(self) -> "StoredVersion":
+        if self.dvc is not None and self.dvc.file != f"{self.path}.dvc":
+            raise ValueError(
+                f"the .dvc file {self.dvc.file!r} is not the store's path plus '.dvc' ({self.path + '.dvc'!r}); "
+                "DVC would track or fetch something else"
+            )
+        return self
+
 
 class CatalogEntry(Strict):
     """`registry/datasets/<Name>.yaml`: one dataset and all its versions, oldest first."""
@@ -218,6 +315,14 @@ class CatalogEntry(Strict):
     versions: list[StoredVersion] = Field(min_length=1)
 
     _id = field_validator("identifier")(valid_identifier)
+
+    @model_validator(mode="after")
+    def _stores_of_this_kind(self) -> "CatalogEntry":
+        directory = DATA_DIRS[self.kind]
+        for i, stored in enumerate(self.versions):
+            if stored.path.split("/")[0] != directory:
+                raise ValueError(f"versions.{i}.path {stored.path!r} is not under {directory}/, where {self.kind} stores live")
+        return self
 
     @property
     def latest(self) -> StoredVersion:

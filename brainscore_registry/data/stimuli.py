@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -20,13 +21,18 @@ import pandas as pd
 import xarray as xr
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import UserInputError, did_you_mean, preview
+from ..errors import IntegrityError, UserInputError, did_you_mean, preview
+from .identifiers import normalize_labels
 from .schemas import StimulusSetMeta
 
 STIMULUS_SET_FORMAT = "bsr-stimuli-v1"
 COMPUTED_COLUMNS = ("media_type", "width", "height", "sha256", "byte_offset", "byte_length")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INT = re.compile(r"^[+-]?\d+$")
+MAX_IMAGE_PIXELS = 1 << 25
+"""Most pixels (width × height) one stimulus may have: 33,554,432, e.g. 8192 × 4096 or a 24-megapixel
+photograph. Far below PIL's decompression-bomb error (2 × 89,478,485), which a 121-megapixel PNG of a
+few kB passes with only a warning; the size is read from the header, before anything is decoded."""
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -87,7 +93,9 @@ def _check_columns(table: pd.DataFrame, path: Path) -> None:
         raise UserInputError("the table has no rows", file=path, fix="list one stimulus per row")
 
 
-def _check_ids(table: pd.DataFrame, path: Path) -> None:
+def _check_ids(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The table with its stimulus ids normalised to NFC (see `normalize_labels`); refuses empty ids,
+    ids with surrounding spaces or control characters, and ids given twice (after normalisation)."""
     ids = table["stimulus_id"].astype(str)
     bad = (ids.str.strip() != ids) | (ids == "")
     if bad.any():
@@ -98,6 +106,7 @@ def _check_ids(table: pd.DataFrame, path: Path) -> None:
             field="stimulus_id",
             fix="trim the ids and fill empty ones",
         )
+    ids = pd.Series(normalize_labels(ids, file=path, position="table row", first_position=2), index=ids.index)
     dup = ids[ids.duplicated()]
     if len(dup):
         raise UserInputError(
@@ -106,6 +115,7 @@ def _check_ids(table: pd.DataFrame, path: Path) -> None:
             field="stimulus_id",
             fix="give every stimulus its own id (one row per stimulus)",
         )
+    return table.assign(stimulus_id=ids.astype(object))
 
 
 def _resolve_file(directory: Path, filename: str, table_path: Path, row: int) -> Path:
@@ -146,8 +156,12 @@ def inspect_image(data: bytes, where: str) -> tuple[str, int, int]:
     """(media type, width, height) of encoded image bytes; refuses non-images and truncated files."""
     fix = "replace the file with a complete PNG, JPEG, GIF, BMP, TIFF or WebP image"
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():  # PIL warns above 89 megapixels; we refuse far lower, just below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        with img:
             fmt, size = img.format, img.size
+            _check_pixels(size, where)
             img.verify()
         with Image.open(io.BytesIO(data)) as img:
             img.load()  # verify() does not decode; a truncated JPEG only fails here
@@ -157,6 +171,18 @@ def inspect_image(data: bytes, where: str) -> tuple[str, int, int]:
         raise UserInputError(f"image is unreadable or truncated: {exc}", file=where, field="filename", fix=fix) from None
     media_type = Image.MIME.get(fmt or "", f"image/{(fmt or 'unknown').lower()}")
     return media_type, int(size[0]), int(size[1])
+
+
+def _check_pixels(size: tuple[int, int], where: str) -> None:
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UserInputError(
+            f"the image is {width} × {height} = {width * height:,} pixels, "
+            f"more than the {MAX_IMAGE_PIXELS:,} a stimulus may have",
+            file=where,
+            field="filename",
+            fix="downscale the image to the resolution it was shown at (any model sees a few hundred pixels a side)",
+        )
 
 
 def _read_bytes(path: Path, where: str) -> bytes:
@@ -177,7 +203,7 @@ def build_stimulus_set(
         raise UserInputError("stimulus directory not found", file=directory, fix="pass the directory that holds the image files")
     table = read_table(table_path)
     _check_columns(table, table_path)
-    _check_ids(table, table_path)
+    table = _check_ids(table, table_path)
     blobs, media, widths, heights, digests, names = [], [], [], [], [], []
     for row, filename in enumerate(table["filename"].astype(str), start=2):
         path = _resolve_file(directory, filename, table_path, row)
@@ -279,8 +305,6 @@ class StimulusSet:
             ) from None
         data = self._read(int(self._offsets[i]), int(self._lengths[i]))
         if hashlib.sha256(data).hexdigest() != self._digests[i]:
-            from ..errors import IntegrityError
-
             raise IntegrityError(
                 f"the bytes of stimulus {stimulus_id!r} do not match their recorded sha256", fix="pull the stimulus set again"
             )
@@ -291,11 +315,22 @@ class StimulusSet:
         neighbouring images (stimuli are usually read in table order) without another zarr read."""
         if self._window is None or not (self._window[0] <= start and start + length <= self._window[0] + len(self._window[1])):
             if length > self.WINDOW:
-                return np.asarray(self._ds["image_bytes"][start : start + length].values).tobytes()
+                return self._bytes(start, start + length).tobytes()
             stop = min(start + self.WINDOW, self._ds.sizes[self._ds["image_bytes"].dims[0]])
-            self._window = (start, np.asarray(self._ds["image_bytes"][start:stop].values))
+            self._window = (start, self._bytes(start, stop))
         offset = start - self._window[0]
         return self._window[1][offset : offset + length].tobytes()
+
+    def _bytes(self, start: int, stop: int) -> np.ndarray:
+        """A lazy read of the store: a chunk damaged after the load-time check (bit rot in place) fails its
+        zstd checksum here, and is reported as damage to this version, not as a decoder's traceback."""
+        try:
+            return np.asarray(self._ds["image_bytes"][start:stop].values)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            raise IntegrityError(
+                f"the stored image bytes of {self.version} cannot be read: {type(exc).__name__}: {exc}",
+                fix=f"restore the stimulus set: `bsr pull --repair {self.version}`",
+            ) from None
 
     def open_image(self, stimulus_id: str) -> Image.Image:
         return Image.open(io.BytesIO(self.image_bytes(stimulus_id)))

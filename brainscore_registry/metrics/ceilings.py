@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from .alignment import require_coords, require_dims
-from .contract import Ceiling
+from .contract import MAX_SEED, MAX_SPLITS, Ceiling, int_parameter
 from .regression import pearson_per_column
 from .score import Score, aggregate_splits
 from .splits import shuffle_splits
@@ -41,8 +41,9 @@ class InternalConsistency(Ceiling):
     target_kind = "repeated_recordings"
 
     def __init__(self, *, n_splits: int = 10, random_state: int = 1) -> None:
-        self.n_splits = n_splits
-        self.random_state = random_state
+        owner = "ceiling 'internal_consistency'"
+        self.n_splits = int_parameter(owner, "n_splits", n_splits, 2, MAX_SPLITS)
+        self.random_state = int_parameter(owner, "random_state", random_state, 0, MAX_SEED)
 
     def __call__(self, target: xr.DataArray) -> Score:
         _check_layout(target)

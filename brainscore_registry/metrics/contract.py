@@ -17,8 +17,12 @@ This module imports nothing numerical: the registry reads signatures without loa
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import UserInputError
 
 if TYPE_CHECKING:
     from .score import Score
@@ -46,6 +50,41 @@ TARGET_KINDS: dict[str, str] = {
     "cue_conflict_trials": "subjects' choices on cue-conflict stimuli: coordinates subject, shape and texture",
     "rdms": "per-subject RDMs (dissimilarities), `stimulus_a × stimulus_b × subject`",
 }
+
+
+MAX_SPLITS = 1000
+"""Most cross-validation splits (or trial-half draws) a spec may ask for: the reference uses 10."""
+MAX_SEED = 2**32 - 1
+"""numpy's RandomState takes seeds in [0, 2**32 - 1]."""
+
+
+def _refuse(owner: str, name: str, rule: str, value: Any) -> None:
+    raise UserInputError(
+        f"The {name!r} parameter of {owner} must be {rule}. Got {value!r} instead.",
+        field=name,
+        fix=f"set {name} to {rule} in the benchmark spec's metric params, or leave it out for the default",
+    )
+
+
+def int_parameter(owner: str, name: str, value: Any, low: int, high: int) -> int:
+    """A constructor's integer parameter in [low, high] (a bool is not an int here); returned unchanged."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        _refuse(owner, name, f"an int in [{low}, {high}]", value)
+    return value
+
+
+def fraction_parameter(owner: str, name: str, value: Any) -> float:
+    """A constructor's fraction parameter, a finite number in the open interval (0, 1); returned unchanged."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and 0 < value < 1):
+        _refuse(owner, name, "a number in (0, 1)", value)
+    return value
+
+
+def coordinate_parameter(owner: str, name: str, value: Any) -> str | None:
+    """A constructor's coordinate name: a non-empty printable string, or None; returned unchanged."""
+    if value is not None and (not isinstance(value, str) or not value.strip() or not value.isprintable()):
+        _refuse(owner, name, "a coordinate name or null", value)
+    return value
 
 
 class Parameterized:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import UserInputError, did_you_mean
 from .alignment import align_by_stimulus, check_finite, require_coords, require_dims
 
 if TYPE_CHECKING:
@@ -58,10 +59,32 @@ def check_model_against_data(source: xr.DataArray, target: xr.DataArray) -> np.n
     return positions
 
 
+REFERENCE_STRATIFICATION = "object_name"
+"""The metrics' default stratification coordinate. As in the reference, data without it get plain
+shuffled splits; any other coordinate a caller names must exist."""
+
+
+def require_stratification(target: xr.DataArray, coord: str) -> None:
+    """`coord` is a coordinate along the target's presentations; else an error naming the ones it has."""
+    if coord in target.coords and target[coord].dims == ("presentation",):
+        return
+    have = sorted(str(n) for n, c in target.coords.items() if c.dims == ("presentation",))
+    raise UserInputError(
+        f"stratification_coord names no coordinate {coord!r} of the data; they have {', '.join(have) or 'none'} "
+        f"along presentation.{did_you_mean(coord, have)}",
+        field="metric.params.stratification_coord",
+        fix="name one of the data's coordinates, or set stratification_coord: null for plain shuffled splits",
+    )
+
+
 def stratification_labels(target: xr.DataArray, coord: str | None) -> np.ndarray | None:
     """The labels splits are stratified by, taken from the target in its row order; None (plain
-    shuffled splits) when the benchmark names none or the data have no such coordinate."""
-    return np.asarray(target[coord].values) if coord is not None and coord in target.coords else None
+    shuffled splits) when none is named, or when the reference's default `object_name` is absent (as
+    the reference does). Any other coordinate the data lack is a misspelling: refused."""
+    if coord is None or (coord == REFERENCE_STRATIFICATION and coord not in target.coords):
+        return None
+    require_stratification(target, coord)
+    return np.asarray(target[coord].values)
 
 
 def stimulus_matrix(assembly: xr.DataArray) -> np.ndarray:

@@ -27,7 +27,7 @@ from numpy.random import RandomState
 
 from ..errors import UserInputError, preview
 from .alignment import align_by_stimulus, check_finite, refuse_missing_choices, require_dims
-from .contract import Ceiling, Metric
+from .contract import MAX_SPLITS, Ceiling, Metric, int_parameter
 from .data import nan_results_expected
 from .score import Score
 
@@ -46,9 +46,11 @@ class _ImageLevel:
     target_kind = "trials"
 
     def __init__(self, *, collapse_distractors: bool, normalize: bool, repetitions: int = 2) -> None:
+        name = "i1" if collapse_distractors else "i2n"
+        owner = f"ceiling '{name}_split_half'" if isinstance(self, Ceiling) else f"metric {name!r}"
         self.collapse_distractors = collapse_distractors
         self.normalize = normalize
-        self.repetitions = repetitions
+        self.repetitions = int_parameter(owner, "repetitions", repetitions, 1, MAX_SPLITS)
 
     def _pattern(self, matrix: _Matrix, truth: np.ndarray) -> _Matrix:
         dprimes = _dprimes(matrix.values, truth, matrix.choices)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import UserInputError
-from .contract import Metric
+from .contract import MAX_SEED, MAX_SPLITS, Metric, coordinate_parameter, fraction_parameter, int_parameter
 from .correlation import pearson_r
 from .data import check_model_against_data, sort_by_stimulus, stratification_labels
 from .score import Score, aggregate_splits
@@ -211,11 +211,12 @@ class CrossRegressedCorrelation(Metric):
         train_size: float = 0.9,
         random_state: int = 1,
     ) -> None:
+        owner = f"metric {regression!r}"
         self.regression = regression
-        self.stratification_coord = stratification_coord
-        self.n_splits = n_splits
-        self.train_size = train_size
-        self.random_state = random_state
+        self.stratification_coord = coordinate_parameter(owner, "stratification_coord", stratification_coord)
+        self.n_splits = int_parameter(owner, "n_splits", n_splits, 2, MAX_SPLITS)
+        self.train_size = fraction_parameter(owner, "train_size", train_size)
+        self.random_state = int_parameter(owner, "random_state", random_state, 0, MAX_SEED)
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         source_index = check_model_against_data(source, target)

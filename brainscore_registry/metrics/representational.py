@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import UserInputError
-from .contract import Metric
+from .contract import MAX_SEED, MAX_SPLITS, Metric, coordinate_parameter, fraction_parameter, int_parameter
 from .data import check_model_against_data, stimulus_matrix, stratification_labels
 from .regression import cv_splits
 from .score import Score
@@ -113,10 +113,11 @@ class CrossValidatedSimilarity(RepresentationalSimilarity):
         random_state: int = 1,
     ) -> None:
         super().__init__(similarity)
-        self.stratification_coord = stratification_coord
-        self.n_splits = n_splits
-        self.test_size = test_size
-        self.random_state = random_state
+        owner = f"metric '{similarity}_cv'"
+        self.stratification_coord = coordinate_parameter(owner, "stratification_coord", stratification_coord)
+        self.n_splits = int_parameter(owner, "n_splits", n_splits, 2, MAX_SPLITS)
+        self.test_size = fraction_parameter(owner, "test_size", test_size)
+        self.random_state = int_parameter(owner, "random_state", random_state, 0, MAX_SEED)
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         check_model_against_data(source, target)

@@ -14,39 +14,71 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from ..data.hashing import canonical_json, file_sha256
+from ..data.identifiers import label_problem
 from ..data.metadata import parse_metadata, read_yaml
-from ..data.schemas import Strict, valid_identifier
+from ..data.schemas import Strict, VisualDegrees, valid_identifier
 from ..data.vocabulary import REGIONS
 from ..errors import UserInputError, did_you_mean
 
 CARD_HINT = "examples/models/*/card.yaml"
+MAX_IMAGE_SIZE = 4096
+"""Largest network input side, in pixels: one 4096 × 4096 RGB float32 input is already 200 MB."""
 
 
 class Preprocessing(Strict):
-    image_size: int = Field(gt=0, description="side of the square network input, pixels")
+    image_size: int = Field(gt=0, le=MAX_IMAGE_SIZE, description="side of the square network input, pixels")
     resize: Literal["shorter_side", "stretch"] = Field(default="shorter_side", description="how images reach image_size")
     crop: Literal["center", "none"] = Field(default="center", description="after resizing the shorter side")
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    std: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = (
+        0.229,
+        0.224,
+        0.225,
+    )
+
+
+def card_relative_path(value: str) -> str:
+    """A file named by a card lies in the card's directory (or below it): a relative POSIX path without
+    '..'. Someone else's card must not make us import, hash or unpickle a file elsewhere."""
+    pure = PurePosixPath(value.replace("\\", "/"))
+    if not value or pure.is_absolute() or Path(value).is_absolute():
+        raise ValueError(f"{value!r} is an absolute path, outside the card's directory; name the file relative to the card")
+    if ".." in pure.parts:
+        raise ValueError(f"{value!r} climbs outside the card's directory with '..'; keep the file beside the card")
+    return value
+
+
+def _layer_name(value: str | None) -> str | None:
+    if value is None:
+        return value
+    if not value.strip():
+        raise ValueError("a layer name must not be empty (an empty name is the whole network)")
+    problem = label_problem(value)
+    if problem:
+        raise ValueError(f"layer name {value!r} {problem}")
+    return value
 
 
 class ModelCard(Strict):
     name: str
-    factory: str = Field(description="path/to/file.py:function, relative to the card")
-    weights: str | None = Field(default=None, description="state dict file (.pt/.pth via weights_only, or .safetensors)")
+    factory: str = Field(description="path/to/file.py:function, relative to the card, inside its directory")
+    weights: str | None = Field(
+        default=None, description="state dict file (.pt/.pth via weights_only, or .safetensors), inside the card's directory"
+    )
     preprocessing: Preprocessing
-    visual_degrees: float = Field(gt=0, description="degrees of visual angle the network's input spans")
+    visual_degrees: VisualDegrees = Field(description="degrees of visual angle the network's input spans, in (0, 180]")
     layers: dict[str, str] = Field(description="region -> layer name, e.g. {V1: stage1, IT: stage4}")
     readout_layer: str | None = Field(default=None, description="layer a behavioural readout is fitted on")
     description: str = ""
 
     _name = field_validator("name")(valid_identifier)
+    _readout = field_validator("readout_layer")(_layer_name)
 
     @field_validator("factory")
     @classmethod
@@ -54,14 +86,24 @@ class ModelCard(Strict):
         path, _, function = value.rpartition(":")
         if not path.endswith(".py") or not function.isidentifier():
             raise ValueError(f"{value!r} is not 'path/to/file.py:function'")
+        card_relative_path(path)
         return value
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_inside(cls, value: str | None) -> str | None:
+        return value if value is None else card_relative_path(value)
 
     @field_validator("layers")
     @classmethod
     def _regions(cls, value: dict[str, str]) -> dict[str, str]:
-        for region in value:
+        for region, layer in value.items():
             if region not in REGIONS:
                 raise ValueError(f"unknown region {region!r}.{did_you_mean(region, REGIONS)} Known: {', '.join(REGIONS)}")
+            try:
+                _layer_name(layer)
+            except ValueError as exc:
+                raise ValueError(f"{region}: {exc}") from None
         return value
 
 
@@ -77,6 +119,14 @@ class LoadedCard:
             if file is not None and not file.is_file():
                 raise UserInputError(
                     f"{file} does not exist", file=path, field=field, fix=f"give a path relative to the card ({path.parent})"
+                )
+            if file is not None and not file.is_relative_to(path.parent.resolve()):
+                raise UserInputError(
+                    f"{card.factory if field == 'factory' else card.weights} leads outside the card's directory "
+                    f"{path.parent} (to {file}, through a symbolic link)",
+                    file=path,
+                    field=field,
+                    fix="copy the file into the card's directory instead of linking to it",
                 )
 
     def identity(self) -> dict:
@@ -117,13 +167,15 @@ class LoadedCard:
         try:
             sys.modules[name] = module
             spec.loader.exec_module(module)
-        except Exception as exc:  # the user's code: report it, do not crash with their traceback
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the user's code, sys.exit() included: report it, never exit with it
             sys.modules.pop(name, None)
             raise UserInputError(
                 f"importing {self.factory_file} failed: {type(exc).__name__}: {exc}",
                 file=self.path,
                 field="factory",
-                fix="make the factory file importable on its own",
+                fix="make the factory file importable on its own (and never call sys.exit)",
             ) from None
         function = getattr(module, self.function, None)
         if function is None:
@@ -138,12 +190,14 @@ class LoadedCard:
         def call():
             try:
                 return function()
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit too: a factory must not end the run without a record
                 raise UserInputError(
                     f"{self.card.factory} raised {type(exc).__name__}: {exc}",
                     file=self.path,
                     field="factory",
-                    fix="make the factory build the network without arguments",
+                    fix="make the factory return the network, called without arguments (and never call sys.exit)",
                 ) from None
 
         return call

@@ -18,9 +18,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..data.assemblies import read_assembly_source
+from ..data.assemblies import read_assembly_source, refuse_special_file
 from ..data.hashing import file_sha256
+from ..data.identifiers import normalize_labels
 from ..errors import UserInputError
+
+ID_COORDS = ("stimulus_id", "stimulus_a", "stimulus_b")
 
 
 def sha256_path(path: Path) -> str:
@@ -38,6 +41,7 @@ class Predictions:
         self.path = Path(path).resolve()
         if not self.path.exists():
             raise UserInputError("file not found", file=self.path, field="predictions", fix="give a NetCDF file or a zarr store")
+        refuse_special_file(self.path, "predictions")
         self.sha256 = sha256_path(self.path)
         variable = "choice" if self._has_choice() else None
         self.array = read_assembly_source(self.path, variable)
@@ -48,6 +52,28 @@ class Predictions:
                 field="stimulus_id",
                 fix="add the stimulus ids along the presentation dimension",
             )
+        self._refuse_empty()
+        self.array = self._normalized_ids()
+
+    def _refuse_empty(self) -> None:
+        """A dimension of size 0 (no stimuli, no features) leaves a metric nothing to fit or correlate."""
+        for dim, size in self.array.sizes.items():
+            if size == 0:
+                raise UserInputError(
+                    f"the model responses are empty: dimension {dim!r} has size 0",
+                    file=self.path,
+                    field=str(dim),
+                    fix="give at least one value along every dimension (one row per stimulus, one column per feature)",
+                )
+
+    def _normalized_ids(self) -> xr.DataArray:
+        """Stimulus ids in NFC, as the data store them (see `identifiers.normalize_labels`)."""
+        array = self.array
+        for name in ID_COORDS:
+            if name in array.coords and array[name].dtype.kind in "OUT" and array[name].ndim == 1:
+                ids = normalize_labels(np.asarray(array[name].values), file=self.path, field=name)
+                array = array.assign_coords({name: (array[name].dims, np.array(ids, dtype=object))})
+        return array
 
     def _has_choice(self) -> bool:
         try:

@@ -138,8 +138,9 @@ class TorchBrainModel:
         if cached is not None and cached[1] == list(stimuli.ids):
             self.cache_hits += 1
             return cached[0]
+        network = self.network  # building it reports the factory's own errors, under field 'factory'
         try:
-            layer_modules(self.network, [layer])  # a clear error for an unknown layer before any work
+            layer_modules(network, [layer])  # a clear error for an unknown layer before any work
         except UserInputError as exc:
             raise UserInputError(exc.message, file=self.card.path, field="layers", fix=exc.fix) from None
         done = [0]

@@ -14,6 +14,7 @@ import yaml
 
 from ..benchmarks.scoring import load_benchmark_data, run_benchmark
 from ..benchmarks.specs import BenchmarkSpec
+from ..data.metadata import read_yaml
 from ..errors import UserInputError
 from ..models.activations import candidate_layers
 from ..models.torch_model import TorchBrainModel
@@ -65,6 +66,6 @@ def map_layers(
 
 def write_card_layers(card_path: Path, best: dict[str, str]) -> None:
     """Commit the chosen layers in the card's `layers`, atomically (the other keys are kept as written)."""
-    data = yaml.safe_load(Path(card_path).read_text())
+    data = read_yaml(card_path)  # bounded and strict, as when the card was loaded
     data["layers"] = {**data.get("layers", {}), **best}
     write_atomic(card_path, yaml.safe_dump(data, sort_keys=False))

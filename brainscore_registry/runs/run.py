@@ -19,6 +19,7 @@ from ..benchmarks.specs import BenchmarkSpec
 from ..data.hashing import canonical_json
 from ..errors import JobError
 from ..metrics.score import BenchmarkScore
+from ..paths import check_output_file
 from ..progress import Progress
 from ..store.registry import Registry
 from ..store.transfers import pull, resolve_targets
@@ -134,7 +135,8 @@ def score_with_record(
 def record_run(
     spec: BenchmarkSpec, registry: Registry, subject: Subject, path: Path, label: str, progress: Progress | None = None
 ) -> ScoredRun:
-    """Score, sign and write the record to `path`."""
+    """Score, sign and write the record to `path` (checked first: not a directory, device or symlink)."""
+    path = check_output_file(path, field="record")
     score, record = score_with_record(spec, registry, subject, progress)
     write_record(record, path)
     return ScoredRun(spec, label, score, record, path)

@@ -9,6 +9,7 @@ from ..benchmarks.specs import find_spec
 from ..errors import UserInputError
 from ..models.predictions import Predictions
 from ..models.torch_model import TorchBrainModel
+from ..paths import check_output_file
 from ..progress import Progress
 from ..store.registry import Registry
 from .layer_sweep import sweep_layers
@@ -25,13 +26,18 @@ def score_benchmarks(
     out: Path | None = None,
     all_layers: bool = False,
     progress: Progress | None = None,
+    follow_symlinks: bool = False,
 ) -> list[ScoredRun]:
     """Each benchmark on `model` (every candidate layer with `all_layers`, for neural benchmarks) or on
-    `predictions`; records at `out` (one record only) or `records/<benchmark>--<model>[--<layer>].json`."""
+    `predictions`; records at `out` (one record only) or `records/<benchmark>--<model>[--<layer>].json`.
+    `out` is checked before any work (`paths.check_output_file`): not a directory, device or pipe, and
+    not a symlink unless `follow_symlinks`, which writes the record to the link's target."""
     if (model is None) == (predictions is None):
         raise UserInputError("give exactly one of --model or --predictions", field="model", fix="--model card.yaml")
     if out is not None and (len(benchmark_ids) > 1 or all_layers):
         raise UserInputError("--out names one record", field="out", fix="score one benchmark (and one layer) with --out")
+    if out is not None:
+        out = check_output_file(out, follow_symlinks=follow_symlinks)
     specs = [find_spec(registry.root, b) for b in benchmark_ids]
     ensure_key()
     runs: list[ScoredRun] = []

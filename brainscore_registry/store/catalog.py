@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..data.identifiers import Reference, Version, parse_reference
-from ..data.metadata import validation_error
+from ..data.metadata import load_yaml_text, validation_error
 from ..data.schemas import CatalogEntry, StoredVersion
 from ..errors import JobError, UserInputError, did_you_mean
 from ..paths import write_atomic
@@ -31,10 +31,10 @@ class Catalog:
         path = self.layout.entry_path(name)
         if not path.exists():
             return None
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:  # bounded: a cloned registry's catalogue is someone else's file (no aliases, bounded depth)
+            data = load_yaml_text(path.read_text(encoding="utf-8"))
             entry = CatalogEntry.model_validate(data)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise JobError(f"catalogue file is not valid YAML: {exc}", file=path, fix="restore it from git") from None
         except ValidationError as exc:
             raise validation_error(exc, CatalogEntry, path) from None

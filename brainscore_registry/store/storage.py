@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from ..data.schemas import DvcLocation
 from ..errors import JobError, UserInputError, did_you_mean
@@ -82,6 +83,31 @@ def _explain(exc: Exception, action: str, remote: str | None) -> Exception:
             "what was already transferred is kept and only the rest is sent",
         )
     return JobError(f"{action} failed: {text[:500]}", fix=f"rerun `bsr {action}`; if it fails again, check `bsr status`")
+
+
+_SECRET_QUERY_WORDS = ("key", "secret", "token", "credential", "signature", "password")
+
+
+def _credentials_in(url: str) -> str | None:
+    """What in `url` looks like a credential (user info, a secret-looking query parameter), or None.
+    The words name the place, never the secret itself."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "a user name or key before '@'"
+    secret = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True) if any(w in k.lower() for w in _SECRET_QUERY_WORDS)]
+    return f"the query parameter {secret[0]!r}" if secret else None
+
+
+def _refuse_credentials(url: str, field: str) -> None:
+    found = _credentials_in(url)
+    if found:
+        raise UserInputError(
+            f"the {field.replace('_', ' ')} embeds credentials ({found}); `remote add` writes it into the committed "
+            ".dvc/config, where everyone who clones the registry reads it",
+            field=field,
+            fix="remove the credentials from the URL and export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(or use AWS_PROFILE with ~/.aws/credentials) instead",
+        )
 
 
 def _git_available() -> bool:
@@ -198,9 +224,13 @@ class Storage:
         return name
 
     def add_remote(self, name: str, url: str, endpoint_url: str | None = None, default: bool = False) -> None:
-        """Add an S3 (or directory) remote to the committed config; never any credential."""
+        """Add an S3 (or directory) remote to the committed config; never any credential: a URL or
+        endpoint with credentials in it (`http://KEY:SECRET@host`, `?X-Amz-Credential=...`) is refused."""
         if name == LOCAL_REMOTE:
             raise UserInputError(f"{name!r} is the embedded local remote", field="name", fix="choose another name")
+        _refuse_credentials(url, "url")
+        if endpoint_url:
+            _refuse_credentials(endpoint_url, "endpoint_url")
         if not (url.startswith("s3://") or url.startswith("/")):
             raise UserInputError(
                 f"remote URL {url!r} is neither s3://bucket/prefix nor an absolute directory",
