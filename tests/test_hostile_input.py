@@ -538,9 +538,9 @@ def _out_symlink(e: Env) -> list:
 def _out_device(e: Env) -> list:
     node = e.tmp / "null"
     try:
-        os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # a copy of /dev/null, never /dev/null itself
+        os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # as root: a copy of /dev/null, never the real one
     except PermissionError:
-        pytest.skip("creating a device node needs root")
+        node = Path("/dev/null")  # not root: a device this user cannot replace even if the check failed
     return e.score("Syn.IT-ridge", "--out", node)
 
 
