@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from .common import out, print_json, registry, user_errors
+from .common import out, print_json, registry, report_error, user_errors
 
 app = typer.Typer(
     help="Benchmark specs: show one, record versions.\n\nExample: bsr benchmark show Synthetic2026.V4-pls", no_args_is_help=True
@@ -20,34 +20,37 @@ def _ceiling_text(spec) -> str:
 def list_benchmarks(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """List the benchmark specs: id, version, data pin, metric, ceiling, normalisation, parent.
 
+    A spec that does not load is reported by its file on stderr (exit 2) after the others are listed.
+
     Example: bsr benchmarks --json
     """
     from brainscore_registry.benchmarks.description import describe
-    from brainscore_registry.benchmarks.specs import list_specs
+    from brainscore_registry.benchmarks.specs import read_specs
 
     with user_errors():
         reg = registry()
-        specs = list_specs(reg.root)
+        specs, broken = read_specs(reg.root)
+        described = [describe(reg, s) for s in specs] if as_json else []
     if as_json:
-        print_json([describe(reg, s) for s in specs])
-        return
-    if not specs:
+        print_json(described)
+    elif specs:
+        out.print(_table(reg, specs))
+    elif not broken:
         out.print("No benchmark specs yet: add one under registry/benchmarks/<id>.yaml (see `bsr benchmark show --help`).")
-        return
+    for error in broken:
+        report_error(error)
+    if broken:
+        raise typer.Exit(2)
+
+
+def _table(reg, specs) -> Table:
     table = Table(title=f"Benchmarks in {reg.root}")
     for column in ("id", "v", "assembly", "metric", "ceiling", "normalization", "parent"):
         table.add_column(column, overflow="fold")
     for s in specs:
-        table.add_row(
-            s.id,
-            str(s.version),
-            f"{s.assembly.name}@{s.assembly.short}",
-            s.metric.name,
-            _ceiling_text(s),
-            s.normalization,
-            s.parent or "—",
-        )
-    out.print(table)
+        assembly = f"{s.assembly.name}@{s.assembly.short}"
+        table.add_row(s.id, str(s.version), assembly, s.metric.name, _ceiling_text(s), s.normalization, s.parent or "—")
+    return table
 
 
 @app.command("show")

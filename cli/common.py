@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,10 +70,16 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except BsrError as exc:
-        if debugging():
-            _print_traceback(exc)
-        err.print(f"[bold red]Error:[/] {escape(exc.render())}", markup=True, highlight=False, soft_wrap=True)
+        report_error(exc)
         raise typer.Exit(exc.exit_code) from None
+
+
+def report_error(exc: BsrError) -> None:
+    """`Error: <file>: field '<field>': <what>` and `Fix: <what to do>` on stderr (with --debug, the
+    traceback first)."""
+    if debugging():
+        _print_traceback(exc)
+    err.print(f"[bold red]Error:[/] {escape(exc.render())}", markup=True, highlight=False, soft_wrap=True)
 
 
 def print_json(data: object) -> None:
@@ -94,9 +101,16 @@ def _size(n: int) -> str:
 
 
 class RichProgress:
-    """Renders the library's progress(stage, done, total) callbacks as rich progress bars on stderr."""
+    """Renders the library's progress(stage, done, total) callbacks: live bars on a terminal; when
+    stderr is not one (a log file, CI, a pipe), one line per stage as it starts, every
+    LOG_EVERY seconds while it runs, and when it ends, with counts and rates, so a long job's log is
+    never empty. Rates are over real elapsed time since the stage's first report."""
+
+    LOG_EVERY = 30.0
 
     def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.live = enabled and err.is_terminal
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description:<24}"),
@@ -104,10 +118,11 @@ class RichProgress:
             TextColumn("{task.fields[amount]}"),
             TimeElapsedColumn(),
             console=err,
-            disable=not enabled,
+            disable=not self.live,
             transient=False,
         )
         self.tasks: dict[str, TaskID] = {}
+        self.clocks: dict[str, StageClock] = {}
 
     def __enter__(self) -> RichProgress:
         self.progress.__enter__()
@@ -117,21 +132,47 @@ class RichProgress:
         self.progress.__exit__(*exc)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        clock = self.clocks.setdefault(stage, StageClock(done))
+        amount = describe_amount(stage, done, total, clock.rate(done))
+        if self.live:
+            self._update_bar(stage, done, total, amount)
+        elif self.enabled and clock.should_log(done, total, self.LOG_EVERY):
+            err.print(f"{time.strftime('%H:%M:%S')} {STAGE_LABELS.get(stage, stage)}: {amount}", markup=False, highlight=False)
+
+    def _update_bar(self, stage: str, done: int, total: int, amount: str) -> None:
         if stage not in self.tasks:
             self.tasks[stage] = self.progress.add_task(STAGE_LABELS.get(stage, stage), total=total or None, amount="")
-        task = self.tasks[stage]
-        if stage in ("hash", "verify", "push", "pull"):
-            amount = f"{_size(done)}/{_size(total)}"
-        elif stage == "read":
-            amount = f"{done}/{total} files"
-        elif stage.startswith("extract"):  # activations: images and images per second
-            elapsed = next(t for t in self.progress.tasks if t.id == task).elapsed or 0.0
-            rate = f", {done / elapsed:,.0f} images/s" if elapsed > 0 else ""
-            amount = f"{done}/{total} images{rate}"
-        elif total:
-            amount = f"{done}/{total}"
-        else:
-            amount = ""
-        self.progress.update(task, completed=done, total=total or None, amount=amount)
-        if total and done >= total:
-            self.progress.update(task, completed=total)
+        self.progress.update(self.tasks[stage], completed=min(done, total) if total else done, total=total or None, amount=amount)
+
+
+class StageClock:
+    """When a stage began (its first report) and when it was last logged: rates over real elapsed time,
+    never over the few microseconds between a task's creation and its first update."""
+
+    def __init__(self, done: int) -> None:
+        self.start, self.first = time.monotonic(), done
+        self.logged_at: float | None = None
+        self.finished = False
+
+    def rate(self, done: int) -> float | None:
+        elapsed = time.monotonic() - self.start
+        return (done - self.first) / elapsed if elapsed >= 0.5 and done > self.first else None
+
+    def should_log(self, done: int, total: int, every: float) -> bool:
+        now = time.monotonic()
+        ending = bool(total) and done >= total
+        if self.finished or not (self.logged_at is None or ending or now - self.logged_at >= every):
+            return False
+        self.logged_at, self.finished = now, ending
+        return True
+
+
+def describe_amount(stage: str, done: int, total: int, rate: float | None) -> str:
+    """'12.0 MB/40.0 MB, 3.1 MB/s', '64/640 images, 21 images/s', '3/10', as the stage counts."""
+    if stage in ("hash", "verify", "push", "pull"):
+        return f"{_size(done)}/{_size(total)}" + (f", {_size(rate)}/s" if rate else "")
+    if stage == "read":
+        return f"{done}/{total} files" + (f", {rate:,.0f} files/s" if rate else "")
+    if stage.startswith("extract"):
+        return f"{done}/{total} images" + (f", {rate:,.1f} images/s" if rate else "")
+    return f"{done}/{total}" if total else ""

@@ -27,13 +27,23 @@ class Node:
     weight: float = 1.0
     parent: str | None = None
 
-    def to_json(self) -> dict:
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def reported_value(self, partial: bool = False) -> float | None:
+        """The value to show: none for an incomplete node unless `partial` is asked for, so that an
+        average over the benchmarks that happen to have a score is never read as the whole node's."""
+        return self.value if self.complete or partial else None
+
+    def to_json(self, partial: bool = False) -> dict:
         return {
             "name": self.name,
-            "value": self.value,
+            "value": self.reported_value(partial),
+            "partial_value": self.value,
             "children": self.children,
             "missing": self.missing,
-            "complete": not self.missing,
+            "complete": self.complete,
             "weight": self.weight,
             "parent": self.parent,
         }

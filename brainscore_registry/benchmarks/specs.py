@@ -164,7 +164,20 @@ def spec_paths(root: Path) -> list[Path]:
 
 
 def list_specs(root: Path) -> list[BenchmarkSpec]:
+    """Every spec; the first broken one is an error (what scoring and aggregation need)."""
     return [load_spec(p) for p in spec_paths(root)]
+
+
+def read_specs(root: Path) -> tuple[list[BenchmarkSpec], list[UserInputError]]:
+    """Every spec that loads, and the error of each one that does not: a listing reports a broken spec
+    by its file and still shows the others."""
+    specs, errors = [], []
+    for path in spec_paths(root):
+        try:
+            specs.append(load_spec(path))
+        except UserInputError as exc:
+            errors.append(exc)
+    return specs, errors
 
 
 def find_spec(root: Path, benchmark_id: str) -> BenchmarkSpec:

@@ -1,9 +1,26 @@
 """Commented YAML templates for metadata files (`bsr meta-template KIND`).
 
-Each template is itself valid metadata (a test checks it), so a user edits values, never syntax.
+Each template is itself valid metadata (a test checks it), so a user edits values, never syntax. Its
+values are realistic examples, which is what makes them dangerous: registered unedited, a dataset would
+carry an invented citation and provenance. So registration refuses any value still equal to a
+template's example (`placeholders`): the identifier's `Doe2024` author-year, the citation, the
+provenance source and revision, and the descriptions.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+EXAMPLE_AUTHOR_YEAR = "Doe2024"
+EXAMPLE_CITATION = "Doe J, Roe R (2024). Responses of macaque V4 neurons to natural images. J Neurosci 44:1-20."
+EXAMPLE_SOURCE = "https://example.org/lab/v4-dataset"
+EXAMPLE_REVISION = "v1.0 (2024-03-25)"
+EXAMPLE_DESCRIPTIONS = {
+    "640 natural images, 112x112 pixels, shown for 100 ms at the receptive field centre.",
+    "Spike counts of 50 V4 neurons in one monkey, 640 images, 6-10 repetitions each.",
+    "16-way object categorisation by 10 human subjects, one row per trial.",
+    "Representational dissimilarity matrices (1 - Pearson r) of human IT, one per subject.",
+}
 
 _COMMON_TAIL = """\
 # Full citation of the paper that reports the data.
@@ -86,3 +103,20 @@ TEMPLATES: dict[str, str] = {
     + _COMMON_TAIL,
     "stimuli": _STIMULI + _COMMON_TAIL,
 }
+
+
+def placeholders(meta: Mapping) -> list[tuple[str, str]]:
+    """(field, value) for every value of `meta` still equal to a template's example: registering them
+    would publish an invented citation or provenance."""
+    found = []
+    if str(meta.get("identifier", "")).split(".")[0] == EXAMPLE_AUTHOR_YEAR:
+        found.append(("identifier", str(meta["identifier"])))
+    for field, value, examples in (
+        ("citation", meta.get("citation"), {EXAMPLE_CITATION}),
+        ("description", meta.get("description"), EXAMPLE_DESCRIPTIONS),
+        ("provenance.source", (meta.get("provenance") or {}).get("source"), {EXAMPLE_SOURCE}),
+        ("provenance.revision", (meta.get("provenance") or {}).get("revision"), {EXAMPLE_REVISION}),
+    ):
+        if isinstance(value, str) and value.strip() in examples:
+            found.append((field, value))
+    return found

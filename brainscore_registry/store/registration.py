@@ -19,6 +19,7 @@ from ..data.identifiers import Version
 from ..data.metadata import load_metadata, parse_metadata
 from ..data.schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
 from ..data.stimuli import build_stimulus_set
+from ..data.templates import placeholders
 from ..data.verification import hash_dataset, verify_store
 from ..data.zarr_io import store_size, uncompressed_bytes, write_store
 from ..errors import JobError, UserInputError
@@ -40,9 +41,20 @@ class Registration:
 
 
 def _meta(meta: object, model: type) -> object:
-    if isinstance(meta, (str, Path)):
-        return load_metadata(meta, model)
-    return parse_metadata(meta, model)
+    """Validated metadata, refused while it still carries a template's example values."""
+    file = meta if isinstance(meta, (str, Path)) else "<metadata>"
+    parsed = load_metadata(meta, model) if isinstance(meta, (str, Path)) else parse_metadata(meta, model)
+    examples = placeholders(parsed.model_dump(mode="json"))
+    if examples:
+        field, value = examples[0]
+        others = f" (also: {', '.join(f for f, _ in examples[1:])})" if len(examples) > 1 else ""
+        raise UserInputError(
+            f"still the `bsr meta-template` example: {value!r}{others}",
+            file=file,
+            field=field,
+            fix=f"replace the example {field} with your dataset's own (the template's values are invented)",
+        )
+    return parsed
 
 
 _DIM_ORDER = ("presentation", "neuroid", "time_bin", "stimulus_a", "stimulus_b", "subject", "stimulus", "byte")
