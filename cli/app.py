@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import aggregate, benchmarks, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
+from . import aggregate, benchmarks, cache, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
 
 app = typer.Typer(
     name="bsr",
@@ -63,6 +63,7 @@ app.command("verify")(score.verify)
 app.command("reproduce")(score.reproduce)
 app.command("map-layers")(score.map_layers)
 app.add_typer(keys.app, name="keys")
+app.add_typer(cache.app, name="cache")
 app.command("package")(package.package)
 app.command("aggregate")(aggregate.aggregate)
 app.command("demo")(demo.demo)
