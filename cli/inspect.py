@@ -82,7 +82,7 @@ def show(
 ) -> None:
     """Show one dataset: metadata and versions (full hashes, dims, sizes).
 
-    Example: bsr show Synthetic2026.V4IT@sha256:c958e9663015
+    Example: bsr show Synthetic2026.V4 --json
     """
     with user_errors():
         reg = registry()

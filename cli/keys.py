@@ -106,12 +106,16 @@ def trusted(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
 
 @app.command("untrust")
 def untrust(
-    key_id: str = typer.Argument(..., metavar="KEY_ID", help="The key id (16 hex digits), as `bsr keys trusted` lists it."),
+    key_id: str = typer.Argument(
+        ...,
+        metavar="KEY_ID|NAME",
+        help="The key id (16 hex digits, as `bsr keys trusted` lists it) or the name it was trusted under.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Stop trusting a key: remove it from $BSR_HOME/trusted_keys (records it signed no longer verify here).
 
-    Example: bsr keys untrust 3f1c0a9b2d4e5f60
+    Example: bsr keys untrust alice
     """
     from brainscore_registry.runs.trust import untrust as remove
 

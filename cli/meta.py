@@ -21,6 +21,6 @@ class TemplateKind(str, Enum):
 def meta_template(kind: TemplateKind = typer.Argument(..., help="neural, behavioral, similarity or stimuli.")) -> None:
     """Print a commented metadata template; edit the values, keep the keys.
 
-    Example: bsr meta-template neural > v4.yaml
+    Example: bsr meta-template neural > my-v4.yaml
     """
     out.print(TEMPLATES[kind.value], markup=False, end="")

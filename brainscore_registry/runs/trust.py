@@ -217,9 +217,12 @@ def _checked_name(name: str) -> str:
 
 
 def untrust(key_id_: str) -> list[Path]:
-    """Remove every file in the trusted directory holding the key `key_id_`; returns the files removed."""
+    """Remove every file in the trusted directory holding the key `key_id_` (a key id, or the name it was
+    trusted under: `bsr keys trust alice.pub --name alice`, then `bsr keys untrust alice`); returns the
+    files removed."""
     listed = [k for k in trusted_keys() if k.source == LISTED]
-    matching = [k for k in listed if k.key_id == key_id_]
+    named = [k for k in listed if k.file is not None and k.file.stem == key_id_]
+    matching = [k for k in listed if k.key_id == key_id_ or (named and k.key_id in {n.key_id for n in named})]
     if not matching:
         if has_key() and key_id(public_key()) == key_id_:
             raise UserInputError(
