@@ -1,4 +1,4 @@
-"""`bsr remote add|list`: where a registry's data live besides this machine."""
+"""`bsr remote add|set-url|list`: where a registry's data live besides this machine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from rich.table import Table
 
 from .common import err, out, print_json, registry, user_errors
 
-app = typer.Typer(help="Manage the registry's DVC remotes (S3; the embedded local remote is built in).", no_args_is_help=True)
+app = typer.Typer(
+    help="Manage the registry's DVC remotes (S3; the embedded local remote is built in; 'public' is read-only HTTP).",
+    no_args_is_help=True,
+)
 
 
 @app.command("add")
@@ -29,20 +32,44 @@ def add(
     err.print(f"[green]✓[/] remote {name!r} → {url}{' (default)' if default else ''}; commit .dvc/config to share it")
 
 
+@app.command("set-url")
+def set_url(
+    name: str = typer.Argument(..., help="Remote name, e.g. 'public'."),
+    url: str = typer.Argument(..., help="https://... for 'public' (read-only); s3://bucket/prefix or a directory otherwise."),
+    local: bool = typer.Option(False, "--local", help="This machine only (.dvc/config.local, git-ignored), e.g. a mirror."),
+) -> None:
+    """Point a remote at another URL. Without --local the committed .dvc/config changes (where the
+    registry's data are published, for everyone); with --local only this checkout on this machine.
+    $BSR_PUBLIC_REMOTE overrides the public remote's URL for one process and wins over both.
+
+    Example: bsr remote set-url public http://127.0.0.1:8000 --local
+    """
+    with user_errors():
+        reg = registry()
+        if not local:
+            reg.require_writable("change a remote's committed URL")
+        reg.storage.set_url(name, url, local)
+    where = ".dvc/config.local (this machine)" if local else ".dvc/config; commit it to share it"
+    err.print(f"[green]✓[/] remote {name!r} → {url} in {where}")
+
+
 @app.command("list")
 def list_remotes(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
-    """List remotes; the default one is marked.
+    """List remotes; the default one is marked, and the read-only (HTTP) ones.
 
     Example: bsr remote list
     """
     with user_errors():
         remotes = registry().storage.remotes()
+    keys = ("url", "endpointurl", "default", "read_only", "overridden")
     if as_json:
-        print_json({name: {k: v for k, v in s.items() if k in ("url", "endpointurl", "default")} for name, s in remotes.items()})
+        print_json({name: {k: v for k, v in s.items() if k in keys} for name, s in remotes.items()})
         return
     table = Table(title="Remotes")
-    for column in ("name", "url", "endpoint", "default"):
-        table.add_column(column)
+    for column in ("name", "url", "endpoint", "default", "access"):
+        table.add_column(column, overflow="fold")
     for name, s in remotes.items():
-        table.add_row(name, s["url"], s.get("endpointurl", ""), "✓" if s["default"] else "")
+        url = s["url"] + (" ($BSR_PUBLIC_REMOTE)" if s["overridden"] else "")
+        access = "read-only" if s["read_only"] else "read-write"
+        table.add_row(name, url, s.get("endpointurl", ""), "✓" if s["default"] else "", access)
     out.print(table)

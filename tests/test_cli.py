@@ -26,9 +26,11 @@ COMMANDS = [
     ["pull"],
     ["status"],
     ["verify-data"],
+    ["publish"],
     ["remote"],
     ["remote", "add"],
     ["remote", "list"],
+    ["remote", "set-url"],
     ["benchmarks"],
     ["benchmark"],
     ["benchmark", "show"],
@@ -40,6 +42,12 @@ COMMANDS = [
     ["keys"],
     ["keys", "init"],
     ["keys", "show"],
+    ["keys", "trust"],
+    ["keys", "trusted"],
+    ["keys", "untrust"],
+    ["cache"],
+    ["cache", "du"],
+    ["cache", "prune"],
     ["package"],
     ["aggregate"],
 ]
@@ -50,7 +58,7 @@ def test_every_command_has_help_with_an_example(cli, command):
     result = cli(*command, "--help")
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
-    groups = {("register",): ("stimuli", "assembly"), ("remote",): ("add", "list"), ("keys",): ("init", "show")}
+    groups = {("register",): ("stimuli", "assembly"), ("remote",): ("add", "list", "set-url"), ("keys",): ("init", "show")}
     expected = groups.get(tuple(command))
     assert "Example: bsr" in text or expected and all(sub in text for sub in expected)
 

@@ -32,7 +32,7 @@ from cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = ("score",)  # writes the record `verify` and `reproduce` name
-LAST = ("remote add", "keys untrust")  # change what other examples read
+LAST = ("remote add", "remote set-url", "keys untrust")  # change what other examples read
 FRESH_HOME = ("keys init",)  # an example of a first use
 
 

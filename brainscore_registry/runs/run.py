@@ -22,6 +22,7 @@ from ..metrics.score import BenchmarkScore
 from ..paths import check_output_file
 from ..progress import Progress
 from ..store.registry import Registry
+from ..store.sources import UnavailableError
 from ..store.transfers import pull, resolve_targets
 from .environment import code_info, environment_info
 from .records import RECORD_SCHEMA, TOLERANCES, ModelPart, ScoreRecord, sign, signer, write_record
@@ -78,16 +79,27 @@ class ScoredRun:
 
 
 def ensure_local(registry: Registry, spec: BenchmarkSpec, progress: Progress | None = None) -> list[str]:
-    """Pull the pinned versions (and the assembly's stimulus set) that are not here; returns those pulled."""
+    """Pull the pinned versions (and the assembly's stimulus set) that are not here, from the shared
+    cache, the default remote or the public one; returns those pulled. Data that are nowhere are one
+    error naming the benchmark, the remotes tried, how to rebuild them and whom to ask."""
     pins = [p for p in (spec.assembly, spec.fitting_stimuli) if p]
     missing = [v.version for v in resolve_targets(registry, pins, all_if_empty=False) if not registry.layout.is_local(v)]
     if missing:
         try:
             pull(registry, missing, progress=progress)
-        except JobError as exc:  # e.g. a fresh clone whose remote never received the data
+        except UnavailableError as exc:  # e.g. a fresh clone, offline, whose remotes never received the data
+            raise UnavailableError(
+                f"benchmark {spec.id} cannot run: {exc.message}",
+                versions=exc.versions,
+                checks=exc.checks,
+                file=exc.file,
+                fix=exc.fix,
+            ) from None
+        except JobError as exc:  # a transfer that failed, or a copy that failed verification
             raise JobError(
                 f"benchmark {spec.id} needs {', '.join(missing)}, which could not be pulled: {exc.message}",
-                fix=f"{exc.fix}; or rebuild published data from the raw files: `bsr package all --raw PATH`",
+                file=exc.file,
+                fix=exc.fix,
             ) from None
     return missing
 

@@ -7,6 +7,8 @@ from a remote, and verified by its logical hash after every pull.
   machine-specific, so it lives in `.dvc/config.local` (git-ignored); S3 remotes added with
   `add_remote` live in the committed `.dvc/config`, without credentials, which come only from the
   environment or AWS config files.
+- The public remote (see `public`) is read-only: reads fall back to it after the default remote,
+  pushes never go to it, and `publish` uploads to the place it serves.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from ..data.schemas import DvcLocation
-from ..errors import JobError, UserInputError, did_you_mean
+from ..errors import BsrError, JobError, UserInputError, did_you_mean
 from ..paths import bsr_home
+from .public import PUBLIC_REMOTE, config_override, is_http, unreachable, url_override
+from .sources import RemoteCheck
 
 LOCAL_REMOTE = "bsr-local"
+PUBLISH_REMOTE = "bsr-publish"  # the destination of `bsr publish`, declared for one DVC session only
 _CREDENTIAL_HINTS = ("Unable to locate credentials", "NoCredentialsError", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 _UNREACHABLE_HINTS = (
     "Could not connect",
@@ -98,16 +103,30 @@ def _credentials_in(url: str) -> str | None:
     return f"the query parameter {secret[0]!r}" if secret else None
 
 
-def _refuse_credentials(url: str, field: str) -> None:
+_S3_CREDENTIALS_FIX = (
+    "remove the credentials from the URL and export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+    "(or use AWS_PROFILE with ~/.aws/credentials) instead"
+)
+
+
+def _refuse_credentials(url: str, field: str, fix: str = _S3_CREDENTIALS_FIX) -> None:
     found = _credentials_in(url)
     if found:
         raise UserInputError(
-            f"the {field.replace('_', ' ')} embeds credentials ({found}); `remote add` writes it into the committed "
-            ".dvc/config, where everyone who clones the registry reads it",
+            f"the {field.replace('_', ' ')} embeds credentials ({found}); a remote's URL is written into the DVC "
+            "config (.dvc/config is committed: everyone who clones the registry reads it)",
             field=field,
-            fix="remove the credentials from the URL and export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-            "(or use AWS_PROFILE with ~/.aws/credentials) instead",
+            fix=fix,
         )
+
+
+def _present(odb, oids: set[str]) -> set[str]:
+    """The objects a remote has. For a directory remote DVC's own check re-hashes every object that is
+    not read-only and counts a damaged one as absent; presence is all that is asked here, because every
+    pulled version is verified by its logical hash, and a damaged remote object is then reported as such."""
+    if getattr(odb.fs, "protocol", None) == "local":
+        return set(odb.list_oids_exists(sorted(oids)))
+    return set(odb.oids_exist(sorted(oids)))
 
 
 def _git_available() -> bool:
@@ -162,10 +181,14 @@ class Storage:
                     local["core"]["remote"] = LOCAL_REMOTE
 
     @contextlib.contextmanager
-    def repo(self) -> Iterator[object]:
+    def repo(self, extra: dict | None = None) -> Iterator[object]:
+        """The DVC repository, with `$BSR_PUBLIC_REMOTE` (and `extra`) merged over its config files."""
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(self.root)) as repo:
+        overrides = config_override()
+        if extra:
+            overrides = {"remote": {**overrides.get("remote", {}), **extra.get("remote", {})}}
+        with _quiet(), Repo(str(self.root), config=overrides or None) as repo:
             yield repo
 
     # -- tracking -------------------------------------------------------------------------------
@@ -202,11 +225,21 @@ class Storage:
 
     # -- remotes --------------------------------------------------------------------------------
     def remotes(self) -> dict[str, dict]:
+        """name → settings, plus `default`, `read_only` (served over HTTP) and `overridden` (its URL
+        comes from $BSR_PUBLIC_REMOTE)."""
         self.configure_machine()
         with self.repo() as repo:
             config = repo.config
             default = config["core"].get("remote")
-            return {name: {**settings, "default": name == default} for name, settings in config.get("remote", {}).items()}
+            return {
+                name: {
+                    **settings,
+                    "default": name == default,
+                    "read_only": is_http(settings.get("url", "")),
+                    "overridden": name == PUBLIC_REMOTE and url_override() is not None,
+                }
+                for name, settings in config.get("remote", {}).items()
+            }
 
     def default_remote(self) -> str:
         return next(name for name, settings in self.remotes().items() if settings["default"])
@@ -223,11 +256,68 @@ class Storage:
             )
         return name
 
+    def read_order(self, name: str | None) -> list[str]:
+        """The remotes a read tries, in order: the one named, else the default then the public one."""
+        chosen = self.check_remote(name)
+        if name is not None or chosen == PUBLIC_REMOTE or PUBLIC_REMOTE not in self.remotes():
+            return [chosen]
+        return [chosen, PUBLIC_REMOTE]
+
+    def check(self, name: str) -> RemoteCheck:
+        """A remote as a read finds it: its URL and role, and why it cannot be asked (an HTTP server that
+        does not answer, a directory that does not exist), or no problem."""
+        settings = self.remotes()[name]
+        url = settings.get("url", "")
+        problem = None
+        if is_http(url):
+            problem = unreachable(url)
+        elif "://" not in url and not Path(url).is_dir():
+            problem = f"the directory {url} does not exist"
+        return RemoteCheck(name, url, settings["default"], settings["overridden"], problem)
+
+    def set_url(self, name: str, url: str, local: bool = False) -> None:
+        """Point a remote at another URL, in the committed config or (`local`) this machine's only.
+        The public remote is declared by the first call that names it; it may be HTTP(S)."""
+        if name == LOCAL_REMOTE:
+            raise UserInputError(
+                f"{name!r} is the embedded local remote, at {local_remote_dir()}", field="name", fix="set $BSR_HOME to move it"
+            )
+        public_fix = "the public remote is read by anyone and needs no credentials: give its plain URL"
+        _refuse_credentials(url, "url", public_fix if name == PUBLIC_REMOTE else _S3_CREDENTIALS_FIX)
+        allowed = ("http://", "https://", "/") if name == PUBLIC_REMOTE else ("s3://", "/")
+        if not url.startswith(allowed):
+            raise UserInputError(
+                f"remote URL {url!r} for {name!r} does not start with {' or '.join(allowed)}",
+                field="url",
+                fix="the public remote takes an http(s) URL (read-only; S3 with anonymous read is served over https) or an "
+                "absolute directory; other remotes take s3://bucket/prefix or an absolute directory",
+            )
+        remotes = self.remotes()
+        if name != PUBLIC_REMOTE and name not in remotes:
+            raise UserInputError(
+                f"no remote named {name!r}.{did_you_mean(name, remotes)}",
+                field="name",
+                fix=f"add it first (`bsr remote add {name} s3://bucket/prefix`)",
+            )
+        from dvc.config import Config
+
+        with _quiet(), Config(str(self.root / ".dvc")).edit("local" if local else "repo") as config:
+            config["remote"].setdefault(name, {})["url"] = url
+
+    def read_only(self, name: str) -> bool:
+        return self.remotes()[name]["read_only"]
+
     def add_remote(self, name: str, url: str, endpoint_url: str | None = None, default: bool = False) -> None:
         """Add an S3 (or directory) remote to the committed config; never any credential: a URL or
         endpoint with credentials in it (`http://KEY:SECRET@host`, `?X-Amz-Credential=...`) is refused."""
         if name == LOCAL_REMOTE:
             raise UserInputError(f"{name!r} is the embedded local remote", field="name", fix="choose another name")
+        if name == PUBLIC_REMOTE:
+            raise UserInputError(
+                f"{name!r} is the read-only public remote (HTTP)",
+                field="name",
+                fix=f"set its URL with `bsr remote set-url {PUBLIC_REMOTE} URL`, or choose another name for an S3 remote",
+            )
         _refuse_credentials(url, "url")
         if endpoint_url:
             _refuse_credentials(endpoint_url, "endpoint_url")
@@ -235,7 +325,8 @@ class Storage:
             raise UserInputError(
                 f"remote URL {url!r} is neither s3://bucket/prefix nor an absolute directory",
                 field="url",
-                fix="give an S3 URL such as s3://my-bucket/brainscore-registry",
+                fix="give an S3 URL such as s3://my-bucket/brainscore-registry (an http(s) URL is for the read-only "
+                f"public remote only: `bsr remote set-url {PUBLIC_REMOTE} URL`)",
             )
         with self.repo() as repo, repo.config.edit("repo") as config:
             config["remote"][name] = {"url": url, **({"endpointurl": endpoint_url} if endpoint_url else {})}
@@ -250,6 +341,13 @@ class Storage:
     # -- transfers ------------------------------------------------------------------------------
     def push(self, dvc_files: list[str], remote: str | None) -> int:
         self.configure_machine()
+        if remote is not None and self.read_only(remote):
+            raise UserInputError(
+                f"remote {remote!r} is read-only (served over HTTP): nothing is pushed to it",
+                field="remote",
+                fix="push to a writable remote (the default, or `bsr remote add NAME s3://...`); maintainers upload "
+                "to the place the public remote serves with `bsr publish --to DIR_OR_S3_URL`",
+            )
         try:
             with self.repo() as repo:
                 return int(repo.push(targets=[str(self.root / f) for f in dvc_files], remote=remote))
@@ -265,33 +363,107 @@ class Storage:
         except Exception as exc:
             raise _explain(exc, "pull", remote) from None
 
-    def objects(self, md5: str, remote: str | None) -> list[str]:
-        """Every object id of a tracked directory: its manifest and its files."""
-        with self.repo() as repo:
-            path = repo.cache.local.oid_to_path(md5)
-            if not os.path.exists(path):
-                odb = repo.cloud.get_remote_odb(remote)
-                try:
-                    manifest = json.loads(odb.fs.cat_file(odb.oid_to_path(md5)))
-                except FileNotFoundError:
-                    return [md5]
-            else:
-                with open(path) as fh:
-                    manifest = json.load(fh)
-        return [md5, *(entry["md5"] for entry in manifest)]
-
-    def in_remote(self, md5: str, remote: str | None) -> bool:
-        """True when the manifest and every file of a version are in the remote."""
+    def checkout(self, dvc_files: list[str], force: bool = False) -> None:
+        """Link versions whose objects are all in the shared cache into the workspace; no remote is asked."""
         self.configure_machine()
         try:
-            oids = self.objects(md5, remote)
             with self.repo() as repo:
-                odb = repo.cloud.get_remote_odb(remote)
-                return len(set(odb.oids_exist(oids))) == len(set(oids))
+                repo.checkout(targets=[str(self.root / f) for f in dvc_files], force=force)
+        except Exception as exc:
+            raise _explain(exc, "pull", None) from None
+
+    def recache(self, dvc_file: str) -> None:
+        """Put a workspace copy's objects back into the cache (after the cache was cleared), refusing a
+        copy whose bytes differ from its `.dvc` pin: that file is never rewritten here."""
+        self.configure_machine()
+        try:
+            with self.repo() as repo:
+                repo.commit(str(self.root / dvc_file), force=False)
+        except Exception as exc:
+            raise JobError(
+                f"cannot put the workspace copy of {dvc_file} back into the DVC cache: {type(exc).__name__}: {exc}",
+                file=self.root / dvc_file,
+                fix="restore the copy (`bsr pull --repair NAME`), then rerun",
+            ) from None
+
+    def publish(self, dvc_files: list[str], md5s: list[str], url: str, endpoint_url: str | None = None) -> int:
+        """Upload versions (manifests and files, from the cache) to `url` in DVC's remote layout, then
+        check that every object is there; returns the number of objects sent."""
+        self.configure_machine()
+        settings = {"url": url, **({"endpointurl": endpoint_url} if endpoint_url else {})}
+        extra = {"remote": {PUBLISH_REMOTE: settings}}
+        try:
+            with self.repo(extra) as repo:
+                sent = int(repo.push(targets=[str(self.root / f) for f in dvc_files], remote=PUBLISH_REMOTE))
+            missing = set(md5s) - self.held(md5s, PUBLISH_REMOTE, extra)
+        except BsrError:
+            raise
+        except Exception as exc:
+            raise _explain(exc, "publish", url) from None
+        if missing:
+            raise JobError(
+                f"publish incomplete: {len(missing)} version(s) are not wholly at {url} after the upload",
+                fix="rerun `bsr publish`: what was sent is kept and only the rest is transferred",
+            )
+        return sent
+
+    def objects(self, md5: str, remote: str | None, extra: dict | None = None) -> list[str]:
+        """Every object id of a tracked directory: its manifest and its files."""
+        with self.repo(extra) as repo:
+            return self._objects(repo, md5, remote)
+
+    @staticmethod
+    def _objects(repo, md5: str, remote: str | None) -> list[str]:
+        path = repo.cache.local.oid_to_path(md5)
+        if not os.path.exists(path):
+            odb = repo.cloud.get_remote_odb(remote)
+            try:
+                manifest = json.loads(odb.fs.cat_file(odb.oid_to_path(md5)))
+            except FileNotFoundError:
+                return [md5]
+        else:
+            with open(path) as fh:
+                manifest = json.load(fh)
+        return [md5, *(entry["md5"] for entry in manifest)]
+
+    def held(self, md5s: list[str], remote: str | None, extra: dict | None = None) -> set[str]:
+        """The versions (by manifest md5) whose manifest and every file are in the remote."""
+        if not md5s:
+            return set()
+        self.configure_machine()
+        try:
+            with self.repo(extra) as repo:
+                wanted = {md5: self._objects(repo, md5, remote) for md5 in md5s}
+                present = _present(repo.cloud.get_remote_odb(remote), {oid for oids in wanted.values() for oid in oids})
         except (UserInputError, JobError):
             raise
         except Exception as exc:
             raise _explain(exc, "status", remote) from None
+        return {md5 for md5, oids in wanted.items() if set(oids) <= present}
+
+    def in_remote(self, md5: str, remote: str | None) -> bool:
+        """True when the manifest and every file of a version are in the remote."""
+        return md5 in self.held([md5], remote)
+
+    def cached(self, md5s: list[str]) -> set[str]:
+        """The versions whose manifest and every file are in this machine's shared DVC cache (a checkout
+        of them is instant and needs no remote)."""
+        self.configure_machine()
+        found = set()
+        with self.repo() as repo:
+            cache = repo.cache.local
+            for md5 in md5s:
+                manifest = cache.oid_to_path(md5)
+                if not os.path.exists(manifest):
+                    continue
+                try:
+                    with open(manifest) as fh:
+                        oids = [entry["md5"] for entry in json.load(fh)]
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue
+                if all(os.path.exists(cache.oid_to_path(oid)) for oid in oids):
+                    found.add(md5)
+        return found
 
     def purge_cache(self, md5: str) -> None:
         """Drop a version's objects from the local cache (after its pulled copy failed verification)."""
