@@ -13,6 +13,13 @@ JSON = typer.Option(False, "--json", help=JSON_HELP)
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
 
 
+MAX_LAYER_GB = typer.Option(
+    1.0,
+    "--max-layer-gb",
+    help="Refuse, before any work, a layer whose activations (stimuli × units × 4 bytes) exceed this many GiB.",
+)
+
+
 def _row(run) -> dict:
     score = run.score
     return {
@@ -25,61 +32,88 @@ def _row(run) -> dict:
         "error": score.error,
         "normalization": score.normalization,
         "record": str(run.path),
+        "layer": _layer(run),
+        "skipped": None,
     }
+
+
+def _layer(run) -> str | None:
+    """The layer a run recorded from: its region's, or the readout's; None for a predictions file."""
+    model = run.record.model
+    if model.kind != "torch":
+        return None
+    task = run.spec.procedure.task
+    region = run.spec.procedure.region if task is None or task == "passive" else None
+    return model.layers.get(region) if region is not None else model.readout_layer
+
+
+def _print_skipped(skipped) -> None:
+    for item in skipped:
+        units = f"{item.units:,} units" if item.units is not None else "no output"
+        out.print(f"[yellow]skipped[/] {item.benchmark}, {item.label}, {units}: {item.reason} (no record)")
 
 
 def score(
     benchmarks: list[str] = typer.Option(..., "--benchmark", "-b", help="Benchmark id; repeat for several."),
-    model: Path = typer.Option(None, "--model", "-m", help="Model card (card.yaml)."),
+    models: list[Path] = typer.Option(None, "--model", "-m", help="Model card (card.yaml); repeat to score several models."),
     predictions: Path = typer.Option(None, "--predictions", help="Prediction-only: a NetCDF/zarr file of model responses."),
     device: str = DEVICE,
     bf16: bool = typer.Option(False, "--bf16", help="bf16 autocast on CUDA (faster; a documented tolerance)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per forward pass."),
     out_path: Path = typer.Option(None, "--out", help="Record file (one benchmark); default records/<benchmark>--<model>.json."),
-    layers: str = typer.Option(None, "--layers", help="'all': score every candidate layer for the benchmark's region."),
+    layers: str = typer.Option(
+        None,
+        "--layers",
+        help="Score these layers as each neural benchmark's region, one record each: 'all' (the network's blocks, "
+        "e.g. layer1..layer4, avgpool, fc of a ResNet), names separated by commas, or globs ('layer*').",
+    ),
+    max_layer_gb: float = MAX_LAYER_GB,
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Write the record through a symbolic link at --out."),
     as_json: bool = JSON,
 ) -> None:
-    """Score a local PyTorch model (or a predictions file) on benchmarks; write one signed record each.
+    """Score local PyTorch models (or a predictions file) on benchmarks; write one signed record each.
 
     Pulls the pinned data that are not here, runs each benchmark's procedure, metric and ceiling, and
-    prints raw score, ceiling, ceiled score and error.
+    prints raw score, ceiling, ceiled score and error: one row per model and benchmark (and layer,
+    with --layers). Every layer is sized (one image through the network) and checked before any is
+    extracted: a layer above --max-layer-gb is refused, a layer the metric cannot use (pls needs 25
+    units) is skipped with a note and no record. Layers are extracted, scored and dropped one at a time.
 
-    Example: bsr score -b Synthetic2026.V4-pls -m examples/models/convnet4/card.yaml --device cpu
+    Example: bsr score -b Synthetic2026.V4-pls -m examples/models/convnet4/card.yaml -m examples/models/widenet/card.yaml
     """
-    from brainscore_registry.errors import UserInputError
     from brainscore_registry.runs.records import has_key, key_id, keys_dir, public_key
-    from brainscore_registry.runs.session import score_benchmarks
+    from brainscore_registry.runs.session import score_session
 
     with user_errors(), RichProgress(not as_json) as progress:
-        if layers not in (None, "all"):
-            raise UserInputError(f"--layers {layers!r}", field="layers", fix="use --layers all, or leave it out")
         reg = registry()
-        brain_model = files = None
-        if predictions is not None and model is None:
+        brain_models, files = [], None
+        if predictions is not None and not models:
             from brainscore_registry.models.predictions import Predictions
 
             files = Predictions(predictions)
-        elif model is not None and predictions is None:
+        elif models and predictions is None:
             from brainscore_registry.models.torch_model import load_brain_model
 
-            brain_model = load_brain_model(model, device=device, bf16=bf16, batch_size=batch_size, progress=progress)
+            brain_models = [
+                load_brain_model(card, device=device, bf16=bf16, batch_size=batch_size, progress=progress) for card in models
+            ]
         new_key = not has_key()
-        runs = score_benchmarks(
+        outcome = score_session(
             reg,
             benchmarks,
-            model=brain_model,
+            models=brain_models,
             predictions=files,
             out=out_path,
-            all_layers=layers == "all",
+            layers=layers,
+            max_layer_gb=max_layer_gb,
             progress=progress,
             follow_symlinks=follow_symlinks,
         )
     if new_key:
         err.print(f"Created a signing key {key_id(public_key())} under {keys_dir()} (see `bsr keys show`).")
-    rows = [_row(run) for run in runs]
+    rows = [_row(run) for run in outcome.runs]
     if as_json:
-        print_json(rows)
+        print_json(rows + [item.to_json() for item in outcome.skipped])
         return
     table = Table(title="Scores")
     for column in ("benchmark", "model", "raw", "ceiling", "score", "error", "record"):
@@ -88,6 +122,7 @@ def score(
         numbers = (f"{r[k]:.4f}" for k in ("raw", "ceiling", "score", "error"))
         table.add_row(f"{r['benchmark']} v{r['version']}", r["model"], *numbers, r["record"])
     out.print(table)
+    _print_skipped(outcome.skipped)
 
 
 TRUSTED_KEY = typer.Option(
@@ -217,13 +252,20 @@ def reproduce(
 def map_layers(
     model: Path = typer.Option(..., "--model", "-m", help="Model card to update."),
     benchmarks: list[str] = typer.Option(..., "--benchmark", "-b", help="Neural benchmark id; repeat for several."),
+    layers: str = typer.Option(
+        "all", "--layers", help="Layers to choose from: 'all' (the network's blocks), names separated by commas, or globs."
+    ),
+    max_layer_gb: float = MAX_LAYER_GB,
     device: str = DEVICE,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the choice without writing the card."),
     as_json: bool = JSON,
 ) -> None:
     """Pick the best layer per region on the given benchmarks (mean ceiled score) and write it into the card.
 
-    Example: bsr map-layers -m examples/models/convnet4/card.yaml -b Cowley2023.V4-pls -b Cowley2023.V4-ridge
+    Layers a benchmark's metric cannot use (pls needs 25 units; a 10-class head has 10) are left out for
+    that region, with a note; a layer above --max-layer-gb is refused before any is extracted.
+
+    Example: bsr map-layers -m examples/models/convnet4/card.yaml -b Cowley2023.V4-pls --dry-run
     """
     from brainscore_registry.benchmarks.specs import find_spec
     from brainscore_registry.models.torch_model import load_brain_model
@@ -234,16 +276,18 @@ def map_layers(
         reg = registry()
         specs = [find_spec(reg.root, b) for b in benchmarks]
         brain_model = load_brain_model(model, device=device, progress=progress)
-        mapping = map_best_layers(reg, specs, brain_model, progress)
+        mapping = map_best_layers(reg, specs, brain_model, progress, layers=layers, max_layer_gb=max_layer_gb)
         if not dry_run:
             write_card_layers(brain_model.card.path, mapping.best)
-    summary = {"layers": mapping.best, "scores": mapping.scores, "written": not dry_run}
+    summary = {"layers": mapping.best, "scores": mapping.scores, "skipped": mapping.skipped, "written": not dry_run}
     if as_json:
         print_json(summary)
         return
-    for region, layers in mapping.scores.items():
+    for region, scored in mapping.scores.items():
         best = mapping.best[region]
         out.print(
-            f"{region}: " + ", ".join(f"{'▶ ' if name == best else ''}{name} {value:.4f}" for name, value in layers.items())
+            f"{region}: " + ", ".join(f"{'▶ ' if name == best else ''}{name} {value:.4f}" for name, value in scored.items())
         )
+        for layer, why in mapping.skipped.get(region, {}).items():
+            out.print(f"[yellow]skipped[/] {region}, {layer}: {why}")
     out.print(f"{'Wrote' if not dry_run else 'Would write'} layers {mapping.best} into {brain_model.card.path}")

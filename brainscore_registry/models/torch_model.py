@@ -7,7 +7,9 @@ are standardised and a multinomial logistic regression (C = 1e-3) is fitted to t
 `probabilities` returns its class probabilities, `label` its most probable class.
 
 Activations are cached by content (see activation_cache); extraction shows progress through the
-`progress(stage, done, total)` callback.
+`progress(stage, done, total)` callback. One forward pass of one image (`layer_probes`) tells each
+layer's units before any extraction, so a sweep can bound its memory; an extraction stops each pass
+right after the layer it records when that layer runs once per pass.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..benchmarks.screen import PlacedStimuli
 from ..errors import UserInputError
 from ..progress import Progress
 from .activation_cache import ActivationCache, cache_key
-from .activations import extract, layer_modules, resolve_device
+from .activations import LayerProbe, extract, layer_modules, probe_layers, resolve_device, select_layers
 from .model_card import LoadedCard, load_card
 
 
@@ -46,6 +48,7 @@ class TorchBrainModel:
         self.layers = dict(layers if layers is not None else card.card.layers)
         self._identity = card.identity_hash()
         self._network = None
+        self._probes: dict[str, LayerProbe] = {}  # shared with the copies `with_layers` makes: one network
         self._mode: tuple = ("passive",)
         self.cache_hits = 0
 
@@ -76,6 +79,7 @@ class TorchBrainModel:
             layers=layers,
         )
         other._network = self._network
+        other._probes = self._probes
         return other
 
     @property
@@ -92,15 +96,56 @@ class TorchBrainModel:
 
         return f"{self.device}|{'bf16' if self.bf16 else 'fp32'}|torch={torch.__version__}|threads={self.threads}"
 
-    def start_recording(self, region: str, time_bins: list[tuple[int, int]]) -> None:
-        if region not in self.layers:
+    def committed_layer(self, region: str | None) -> str:
+        """The layer the card commits to `region`, or its readout layer when `region` is None
+        (behavioural tasks): the one a benchmark's procedure records from."""
+        if region is not None:
+            if region not in self.layers:
+                raise UserInputError(
+                    f"the model commits no layer to region {region!r} (it maps {', '.join(self.layers) or 'none'})",
+                    file=self.card.path,
+                    field="layers",
+                    fix=f"add `{region}: <layer>` under layers (or run `bsr map-layers`)",
+                )
+            return self.layers[region]
+        if self.card.card.readout_layer is None:
             raise UserInputError(
-                f"the model commits no layer to region {region!r} (it maps {', '.join(self.layers) or 'none'})",
+                "behavioural tasks need a readout layer",
                 file=self.card.path,
-                field="layers",
-                fix=f"add `{region}: <layer>` under layers (or run `bsr map-layers`)",
+                field="readout_layer",
+                fix="name the layer to read out from",
             )
-        self._mode = ("recording", self.layers[region], [tuple(b) for b in time_bins])
+        return self.card.card.readout_layer
+
+    def select_layers(self, selection: str) -> list[str]:
+        """The network's layers `--layers` names (`all`, names, globs: see activations.select_layers)."""
+        try:
+            return select_layers(self.network, selection)
+        except UserInputError as exc:
+            raise UserInputError(exc.message, file=self.card.path, field="layers", fix=exc.fix) from None
+
+    def layer_probes(self, layers: list[str]) -> dict[str, LayerProbe]:
+        """Units per image and calls per forward pass of each layer, from one forward pass of one image
+        at the card's input size; remembered for the network, so each layer is probed once."""
+        missing = [layer for layer in dict.fromkeys(layers) if layer not in self._probes]
+        if missing:
+            self._check_layers(missing)
+            size = self.card.card.preprocessing.image_size
+            try:
+                self._probes.update(probe_layers(self.network, missing, size, self.device))
+            except UserInputError as exc:
+                raise UserInputError(exc.message, file=self.card.path, field=exc.field, fix=exc.fix) from None
+        return {layer: self._probes[layer] for layer in layers}
+
+    def _check_layers(self, layers: list[str]) -> None:
+        """A clear error for an unknown layer, naming the card, before any work."""
+        try:
+            layer_modules(self.network, layers)  # building the network reports the factory's own errors
+        except UserInputError as exc:
+            raise UserInputError(exc.message, file=self.card.path, field="layers", fix=exc.fix) from None
+
+    def start_recording(self, region: str, time_bins: list[tuple[int, int]]) -> None:
+        self._mode = ("recording", self.committed_layer(region), [tuple(b) for b in time_bins])
 
     def start_task(self, task: str, fitting_stimuli: PlacedStimuli | None = None, labels: list[str] | None = None) -> None:
         if task == "passive":
@@ -108,14 +153,7 @@ class TorchBrainModel:
             return
         if task not in ("probabilities", "label"):
             raise UserInputError(f"unknown task {task!r}", field="task", fix="use passive, probabilities or label")
-        layer = self.card.card.readout_layer
-        if layer is None:
-            raise UserInputError(
-                "behavioural tasks need a readout layer",
-                file=self.card.path,
-                field="readout_layer",
-                fix="name the layer to read out from",
-            )
+        layer = self.committed_layer(None)
         if fitting_stimuli is None or labels is None:
             raise UserInputError(
                 f"the {task} task fits a readout and needs fitting stimuli with labels",
@@ -138,11 +176,14 @@ class TorchBrainModel:
         if cached is not None and cached[1] == list(stimuli.ids):
             self.cache_hits += 1
             return cached[0]
-        network = self.network  # building it reports the factory's own errors, under field 'factory'
-        try:
-            layer_modules(network, [layer])  # a clear error for an unknown layer before any work
-        except UserInputError as exc:
-            raise UserInputError(exc.message, file=self.card.path, field="layers", fix=exc.fix) from None
+        probe = self.layer_probes([layer])[layer]  # an unknown layer is refused here, before any work
+        if probe.problem:
+            raise UserInputError(
+                f"layer {layer!r} cannot be recorded: {probe.problem}",
+                file=self.card.path,
+                field="layers",
+                fix="map the region to another layer (`bsr score --layers all` lists the candidates)",
+            )
         done = [0]
 
         def on_batch(n: int) -> None:
@@ -160,6 +201,7 @@ class TorchBrainModel:
             bf16=self.bf16,
             batch_size=self.batch_size,
             on_batch=on_batch,
+            stop_early=probe.calls == 1,  # nothing after the layer is needed
         )[layer]
         self.cache.put(key, values, list(stimuli.ids))
         return values
@@ -172,8 +214,10 @@ class TorchBrainModel:
         if mode == "recording":
             _, layer, time_bins = self._mode
             values = self.activations(stimuli, layer)
+            # a static network: the same response in every bin; one bin is a view, not a copy of a layer
+            binned = values[:, :, None] if len(time_bins) == 1 else np.repeat(values[:, :, None], len(time_bins), axis=2)
             return xr.DataArray(
-                np.repeat(values[:, :, None], len(time_bins), axis=2),  # a static network: the same in every bin
+                binned,
                 dims=("presentation", "neuroid", "time_bin"),
                 coords={
                     "stimulus_id": ("presentation", ids),

@@ -2,7 +2,7 @@
 
 Set-up, in a separate virtual environment (the reference pins its own numpy/xarray):
 
-    python3.11 -m venv refenv && echo "torch==2.13.0" > constraints.txt
+    python3.11 -m venv refenv   # from the repository root: constraints.txt pins the CPU torch
     BS_INSTALL_DEPENDENCIES=no refenv/bin/pip install -c constraints.txt brainscore-vision==2.4.2
     refenv/bin/python tests/parity/make_fixtures.py [CASE ...]   # default: the cases not yet written
 
