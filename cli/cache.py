@@ -8,7 +8,7 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from .common import JSON_HELP, out, print_json, user_errors
+from .common import JSON_HELP, out, print_json, size_text, user_errors
 
 app = typer.Typer(help="Local caches: how big they are, and pruning them.\n\nExample: bsr cache du", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def parse_duration(text: str) -> float:
     return float(match[1]) * _SECONDS[match[2].lower()]
 
 
-def parse_size(text: str) -> int:
+def parsesize_text(text: str) -> int:
     from brainscore_registry.errors import UserInputError
 
     match = _SIZE.match(text)
@@ -35,13 +35,6 @@ def parse_size(text: str) -> int:
         raise UserInputError(f"{text!r} is not a size", field="max-size", fix="write e.g. 500MB, 5GB or 2GiB")
     base = 1024 if unit.endswith("i") else 1000
     return int(float(match[1]) * base ** ("kmgt".index(unit[0]) + 1 if unit else 0))
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n} B"
 
 
 def _date(stamp: float | None) -> str:
@@ -66,7 +59,7 @@ def du(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
         table.add_column(column, overflow="fold")
     for u in report:
         table.add_row(
-            u.name, f"{u.entries:,}", _size(u.bytes), _size(u.in_use_bytes), _date(u.oldest), _date(u.newest), str(u.path)
+            u.name, f"{u.entries:,}", size_text(u.bytes), size_text(u.in_use_bytes), _date(u.oldest), _date(u.newest), str(u.path)
         )
     out.print(table)
 
@@ -96,7 +89,7 @@ def prune(
         results = caches.prune(
             (only,) if only else caches.CACHES,
             older_than=parse_duration(older_than) if older_than else None,
-            max_bytes=parse_size(max_size) if max_size else None,
+            max_bytes=parsesize_text(max_size) if max_size else None,
             dry_run=dry_run,
         )
     if as_json:
@@ -105,4 +98,4 @@ def prune(
     verb = "would remove" if dry_run else "removed"
     for r in results:
         note = "  (still above --max-size: the rest is in use or recent)" if r.over_limit else ""
-        out.print(f"{r.name}: {verb} {r.removed:,} files, {_size(r.freed)}; {_size(r.remaining_bytes)} left{note}")
+        out.print(f"{r.name}: {verb} {r.removed:,} files, {size_text(r.freed)}; {size_text(r.remaining_bytes)} left{note}")

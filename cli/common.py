@@ -96,8 +96,12 @@ STAGE_LABELS = {
 }
 
 
-def _size(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n / 1e3:,.1f} kB"
+def size_text(n: float) -> str:
+    """Bytes as people read them: '1.2 GB', '512.0 MB', '3.4 kB', '12 B'."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:.0f} B"
 
 
 class RichProgress:
@@ -170,7 +174,7 @@ class StageClock:
 def describe_amount(stage: str, done: int, total: int, rate: float | None) -> str:
     """'12.0 MB/40.0 MB, 3.1 MB/s', '64/640 images, 21 images/s', '3/10', as the stage counts."""
     if stage in ("hash", "verify", "push", "pull"):
-        return f"{_size(done)}/{_size(total)}" + (f", {_size(rate)}/s" if rate else "")
+        return f"{size_text(done)}/{size_text(total)}" + (f", {size_text(rate)}/s" if rate else "")
     if stage == "read":
         return f"{done}/{total} files" + (f", {rate:,.0f} files/s" if rate else "")
     if stage.startswith("extract"):

@@ -27,13 +27,12 @@ import gc
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from ..benchmarks.scoring import BenchmarkData, evaluate, load_benchmark_data, run_benchmark
+from ..benchmarks.scoring import BenchmarkData, load_benchmark_data, run_benchmark
 from ..benchmarks.specs import BenchmarkSpec
 from ..data.metadata import read_yaml
 from ..errors import UserInputError
@@ -41,8 +40,7 @@ from ..models.torch_model import TorchBrainModel
 from ..paths import write_atomic
 from ..progress import Progress
 from ..store.registry import Registry
-from .records import write_record
-from .run import ScoredRun, Subject, ensure_local, make_record
+from .run import ScoredRun, Subject, ensure_local, score_and_record
 
 GIB = 1 << 30
 DEFAULT_MAX_LAYER_GB = 1.0
@@ -202,20 +200,12 @@ def readable_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def score_layer(job: LayerJob, data: BenchmarkData, progress: Progress | None = None) -> ScoredRun:
     """Extract one layer, score it, write its signed record, and let its activations go before the
     next layer is extracted."""
-    started = _now()
-    subject = Subject.of_model(job.model)
-    score = evaluate(data, subject.responses(data), progress)
-    record = make_record(job.spec, data, score, subject, started)
-    write_record(record, job.path)
+    run = score_and_record(data, Subject.of_model(job.model), job.path, job.label, progress)
     gc.collect()  # the layer's activations (and any cycle holding them) go now, not at some later layer
-    return ScoredRun(job.spec, job.label, score, record, job.path)
+    return run
 
 
 @dataclass(frozen=True)

@@ -133,22 +133,22 @@ def make_record(spec: BenchmarkSpec, data: BenchmarkData, score: BenchmarkScore,
     return sign(record)
 
 
-def score_with_record(
-    spec: BenchmarkSpec, registry: Registry, subject: Subject, progress: Progress | None = None
-) -> tuple[BenchmarkScore, ScoreRecord]:
-    """Score a subject on one benchmark; returns the score and its signed record."""
+def score_and_record(
+    data: BenchmarkData, subject: Subject, path: Path, label: str, progress: Progress | None = None
+) -> ScoredRun:
+    """Score a subject on a benchmark whose data are loaded, sign the record and write it to `path`."""
     started = _now()
-    ensure_local(registry, spec, progress)
-    data = load_benchmark_data(spec, registry)
     score = evaluate(data, subject.responses(data), progress)
-    return score, make_record(spec, data, score, subject, started)
+    record = make_record(data.spec, data, score, subject, started)
+    write_record(record, path)
+    return ScoredRun(data.spec, label, score, record, path)
 
 
 def record_run(
     spec: BenchmarkSpec, registry: Registry, subject: Subject, path: Path, label: str, progress: Progress | None = None
 ) -> ScoredRun:
-    """Score, sign and write the record to `path` (checked first: not a directory, device or symlink)."""
+    """Pull what the spec pins, score, sign and write the record to `path` (checked first: not a
+    directory, device or symlink)."""
     path = check_output_file(path, field="record")
-    score, record = score_with_record(spec, registry, subject, progress)
-    write_record(record, path)
-    return ScoredRun(spec, label, score, record, path)
+    ensure_local(registry, spec, progress)
+    return score_and_record(load_benchmark_data(spec, registry), subject, path, label, progress)
