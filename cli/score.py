@@ -265,7 +265,7 @@ def map_layers(
     Layers a benchmark's metric cannot use (pls needs 25 units; a 10-class head has 10) are left out for
     that region, with a note; a layer above --max-layer-gb is refused before any is extracted.
 
-    Example: bsr map-layers -m examples/models/convnet4/card.yaml -b Cowley2023.V4-pls --dry-run
+    Example: bsr map-layers -m examples/models/convnet4/card.yaml -b Synthetic2026.V4-pls --dry-run
     """
     from brainscore_registry.benchmarks.specs import find_spec
     from brainscore_registry.models.torch_model import load_brain_model
