@@ -46,12 +46,18 @@ class MotoServer:
         urllib.request.urlopen(urllib.request.Request(self.endpoint + "/moto-api/reset", method="POST"), timeout=10)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, 9)
-            self.proc.wait()
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stop a server this test started, by its PID: SIGTERM, then SIGKILL if it has not exited in 10 s
+    (a moto server holding much data can take longer than that)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, 9)
+        proc.wait()
 
 
 def s3_client(endpoint: str):

@@ -32,7 +32,7 @@ from brainscore_registry.store import transfers
 from brainscore_registry.store.public import PUBLIC_REMOTE, PUBLIC_URL_ENV
 from brainscore_registry.store.sources import packaging_name
 
-from .s3 import free_port, wait_for
+from .s3 import free_port, stop_process, wait_for
 from .scoring_setup import build_benchmark_registry
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -59,12 +59,7 @@ class HttpServer:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, 9)
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture
