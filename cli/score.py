@@ -34,6 +34,7 @@ def _row(run) -> dict:
         "record": str(run.path),
         "layer": _layer(run),
         "skipped": None,
+        "warnings": list(score.warnings),
     }
 
 
@@ -122,7 +123,14 @@ def score(
         numbers = (f"{r[k]:.4f}" for k in ("raw", "ceiling", "score", "error"))
         table.add_row(f"{r['benchmark']} v{r['version']}", r["model"], *numbers, r["record"])
     out.print(table)
+    _print_warnings(rows)
     _print_skipped(outcome.skipped)
+
+
+def _print_warnings(rows: list[dict]) -> None:
+    for r in rows:
+        for warning in r["warnings"]:
+            out.print(f"[bold yellow]warning[/] {r['benchmark']}, {r['model']}: {warning} (kept in {r['record']})")
 
 
 TRUSTED_KEY = typer.Option(

@@ -47,6 +47,12 @@ NON_DEFAULTS = {
     "test_size": 0.8,
     "random_state": 7,
     "repetitions": 3,
+    "comparison": "kendall_tau_a",
+    "cells": "off_diagonal",
+    "distance": "euclidean",
+    "model_rdm": {"distance": "cosine", "zscore_units": True, "units": {"method": "variance", "count": 10}},
+    "bound": "lower",
+    "similarity": "cosine",
 }
 # NaN in a ceiling's data: "finite" where the method skips NaN (documented), "error" where it refuses it.
 NAN_IN_DATA = {
@@ -55,12 +61,16 @@ NAN_IN_DATA = {
     "i2n_split_half": "error",
     "error_consistency_subject_pairs": "error",
     "rsa_noise_ceiling": "error",  # a NaN dissimilarity above the diagonal
+    "rsa_split_half": "error",
     "shape_bias_subjects": "finite",  # a trial without a choice is a decision for neither cue
 }
 NUMERIC_SOURCES = {"features", "features_train_test", "probabilities", "rdm_or_features"}
 LABEL_SOURCES = {"choices"}  # a missing choice is a wrong (or neither-cue) decision, documented in decisions.py
 # Model stimuli the data lack: refused where the model's whole set enters the numbers or like is compared
 # with like, ignored where only the data's stimuli are looked up.
+# Metrics whose policy differs from their source kind's: odd-one-out looks up only the stimuli of the
+# data's triplets, so responses to other stimuli cannot change its numbers.
+EXTRA_MODEL_STIMULI_BY_METRIC = {"odd_one_out": "ignore"}
 EXTRA_MODEL_STIMULI = {
     "features": "raise",
     "features_train_test": "raise",
@@ -224,6 +234,25 @@ def _rdms() -> xr.DataArray:
     )
 
 
+def _triplet_trials() -> xr.DataArray:
+    """200 odd-one-out triplets of distinct stimuli covering every stimulus, the chosen odd one last (as in
+    Hebart 2023): coordinates stimulus_id, stimulus_id_2, stimulus_id_3, and the choice as the value."""
+    rng = np.random.default_rng(8)
+    cover = np.resize(rng.permutation(STIMULI), 3 * (len(STIMULI) // 3 + 1)).reshape(-1, 3)
+    triplets = np.concatenate([cover, [rng.choice(STIMULI, 3, replace=False) for _ in range(200 - len(cover))]])
+    return xr.DataArray(
+        triplets[:, 2].astype(object),
+        dims=("presentation",),
+        coords={
+            "stimulus_id": ("presentation", triplets[:, 0]),
+            "stimulus_id_2": ("presentation", triplets[:, 1]),
+            "stimulus_id_3": ("presentation", triplets[:, 2]),
+            "subject": ("presentation", ["pooled"] * len(triplets)),
+            "truth": ("presentation", triplets[:, 2]),
+        },
+    )
+
+
 SOURCES: dict[str, Callable[[], list[xr.DataArray]]] = {
     "features": lambda: [_features()],
     "features_train_test": lambda: _train_test(_features()),
@@ -241,6 +270,7 @@ TARGETS: dict[str, Callable[[], list[xr.DataArray]]] = {
     "cue_conflict": lambda: [_cue_conflict()],
     "cue_conflict_trials": lambda: [_cue_conflict_trials()],
     "rdms": lambda: [_rdms()],
+    "triplet_trials": lambda: [_triplet_trials()],
 }
 
 
@@ -326,6 +356,13 @@ TARGET_BREAKS: dict[str, list[Break]] = {
     "rdms": [
         ("subject renamed", _renamed("subject", "participant"), "subject"),
         ("stimulus_b renamed", _renamed("stimulus_b", "stimulus"), "stimulus_b"),
+        ("an extra time_bin dim", _with_time_bins, "time_bin"),
+    ],
+    "triplet_trials": [
+        ("presentation renamed", _renamed("presentation", "trial"), "presentation"),
+        ("no stimulus_id", _dropped("stimulus_id"), "stimulus_id"),
+        ("no stimulus_id_2", _dropped("stimulus_id_2"), "stimulus_id_2"),
+        ("no stimulus_id_3", _dropped("stimulus_id_3"), "stimulus_id_3"),
         ("an extra time_bin dim", _with_time_bins, "time_bin"),
     ],
 }
@@ -476,7 +513,9 @@ def test_a_model_listing_a_stimulus_twice_is_refused(name):
 @pytest.mark.parametrize("name", METRIC_NAMES)
 def test_model_stimuli_the_data_lack(name):
     sources, targets = _inputs("metric", name)
-    policy = _lookup(EXTRA_MODEL_STIMULI, METRICS[name].load().source_kind, "policy for extra model stimuli")
+    policy = EXTRA_MODEL_STIMULI_BY_METRIC.get(name) or _lookup(
+        EXTRA_MODEL_STIMULI, METRICS[name].load().source_kind, "policy for extra model stimuli"
+    )
     extra = sources[0].isel(presentation=[0]).assign_coords(stimulus_id=("presentation", ["unseen"]))
     more = [xr.concat([sources[0], extra], dim="presentation"), *sources[1:]]
     if policy == "raise":
@@ -567,7 +606,7 @@ def test_the_registry_lists_every_regression_and_similarity():
 
     assert metrics.REGRESSION_NAMES == tuple(REGRESSIONS)
     assert metrics.SPLIT_REGRESSION_NAMES == tuple(SPLIT_REGRESSIONS)
-    assert metrics.SIMILARITY_NAMES == tuple(SIMILARITIES)
+    assert set(metrics.SIMILARITY_NAMES) | {"rdm"} == set(SIMILARITIES)
 
 
 def test_unknown_names_suggest_the_closest():

@@ -94,13 +94,13 @@ def test_monkey_it_against_human_it(cli, rebuilt, tmp_path):
 
 
 def test_cowley_ceiling_within_the_documented_bounds(rebuilt):
-    from brainscore_registry.benchmarks.scoring import ceiling_for, load_benchmark_data, neural_target
+    from brainscore_registry.benchmarks.scoring import ceiling_for, load_benchmark_data, target_of
     from brainscore_registry.benchmarks.specs import find_spec
 
     registry, _ = rebuilt
     spec = find_spec(registry.root, "Cowley2023.V4-pls")
     data = load_benchmark_data(spec, registry)
-    ceiling = ceiling_for(spec, neural_target(spec, data.assembly))
+    ceiling = ceiling_for(spec, target_of(data))
     assert CEILING_BOUNDS[0] <= ceiling.value <= CEILING_BOUNDS[1]
     assert data.assembly.sizes["presentation"] == 4840  # 640 images × 6-10 valid repetitions (NaN slots dropped)
 

@@ -12,7 +12,7 @@ import xarray as xr
 
 from .screen import PlacedStimuli
 
-Task = Literal["passive", "probabilities", "label"]
+Task = Literal["passive", "probabilities", "label", "features"]
 
 
 @runtime_checkable
@@ -29,7 +29,9 @@ class BrainModel(Protocol):
 
     def start_task(self, task: Task, fitting_stimuli: PlacedStimuli | None = None, labels: list[str] | None = None) -> None:
         """From now on `look_at` returns behaviour: `probabilities` (`presentation × choice`, a readout
-        fitted on `fitting_stimuli` with their `labels`) or `label` (one choice per presentation)."""
+        fitted on `fitting_stimuli` with their `labels`), `label` (one choice per presentation) or
+        `features` (the readout layer's `presentation × neuroid` responses, from which a metric derives
+        the choices of a similarity judgement such as odd-one-out)."""
 
     def look_at(self, stimuli: PlacedStimuli, number_of_trials: int = 1) -> xr.DataArray:
         """Responses to the stimuli, keyed by `stimulus_id`."""

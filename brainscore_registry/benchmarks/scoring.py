@@ -10,26 +10,35 @@ Procedures (as Brain-Score's benchmarks):
   on the pinned `fitting_stimuli` (labels from their table's `label`, `truth`, `object_name` or
   `category` column); the metric compares its output with the trials.
 - similarity: the model's responses in the region's layer against the per-subject RDMs.
+
+Every kind first selects the spec's region and subjects (selection.py). The metric and the ceiling
+are built-in ones, or a plugin from the registry's own `registry/metrics/` pinned by sha256
+(plugins.py).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from ..data.assemblies import stimulus_ids_of
 from ..data.stimuli import MAX_IMAGE_PIXELS
-from ..errors import UserInputError, preview
+from ..errors import UserInputError
 from ..metrics import average_repetitions, load_ceiling, load_metric
+from ..metrics.contract import Ceiling, Metric
 from ..metrics.data import require_stratification
 from ..metrics.normalization import ceil_score
 from ..metrics.score import BenchmarkScore, Score
 from ..store.loading import load_assembly, load_stimulus_set
 from ..store.registry import Registry
+from . import plugins
 from .brain_model import BrainModel
 from .screen import PlacedStimuli
+from .selection import selected_target
 from .specs import BenchmarkSpec
 
 LABEL_COLUMNS = ("label", "truth", "object_name", "category")
@@ -41,6 +50,8 @@ class BenchmarkData:
     assembly: xr.DataArray
     stimulus_set: object
     fitting_stimuli: object | None
+    root: Path | None = None
+    """The registry the data came from: where a plugin the spec pins is read from."""
 
     @property
     def kind(self) -> str:
@@ -65,45 +76,49 @@ def load_benchmark_data(spec: BenchmarkSpec, registry: Registry, verify: bool = 
     assembly = load_assembly(spec.assembly, registry=registry, verify=verify)
     stimulus_set = load_stimulus_set(assembly.attrs["bsr"]["metadata"]["stimulus_set"], registry=registry, verify=verify)
     fitting = load_stimulus_set(spec.fitting_stimuli, registry=registry, verify=verify) if spec.fitting_stimuli else None
-    return BenchmarkData(spec, assembly, stimulus_set, fitting)
+    return BenchmarkData(spec, assembly, stimulus_set, fitting, registry.root)
 
 
-def neural_target(spec: BenchmarkSpec, assembly: xr.DataArray) -> xr.DataArray:
-    """Repetition-level `presentation × neuroid` recordings of the spec's region and time bin."""
-    procedure = spec.procedure
-    if "region" in assembly.coords:
-        chosen = np.asarray(assembly["region"].values).astype(str) == procedure.region
-        if not chosen.any():
-            regions = sorted(set(np.asarray(assembly["region"].values).astype(str)))
-            raise UserInputError(
-                f"the data have no neuroids in region {procedure.region!r} (they have {', '.join(regions)})",
-                field="procedure.region",
-                fix="name a recorded region in the benchmark spec",
-            )
-        if not chosen.all():  # selecting every neuroid would only copy the recordings
-            assembly = assembly.isel(neuroid=chosen)
-    if len(procedure.time_bins) != 1:
+def target_of(data: BenchmarkData) -> xr.DataArray:
+    """What the metric and the ceiling compare with: the spec's selection of the data."""
+    return selected_target(data.spec, data.assembly, data.kind)
+
+
+def build_metric(data: BenchmarkData) -> Metric:
+    """The spec's metric: built in, or the registry's pinned plugin."""
+    spec = data.spec
+    pinned = {p.part: p for p in plugins.pins_of(spec)}
+    if "metric" in pinned:
+        return plugins.build(_plugin_root(data), pinned["metric"], spec.metric.params)
+    return load_metric(spec.metric.name, **spec.metric.params)
+
+
+def build_ceiling(data: BenchmarkData) -> Ceiling | None:
+    """The spec's computed ceiling (None for a pinned value)."""
+    spec = data.spec
+    if spec.ceiling.value is not None:
+        return None
+    pinned = {p.part: p for p in plugins.pins_of(spec)}
+    if "ceiling" in pinned:
+        return plugins.build(_plugin_root(data), pinned["ceiling"], spec.ceiling.params)
+    return load_ceiling(spec.ceiling.method, **spec.ceiling.params)
+
+
+def _plugin_root(data: BenchmarkData) -> Path:
+    if data.root is None:
         raise UserInputError(
-            f"the procedure lists {len(procedure.time_bins)} time bins; these metrics compare one",
-            field="procedure.time_bins",
-            fix="make one benchmark per time bin",
+            f"benchmark {data.spec.id} runs plugin code, which is read only from a registry",
+            field="registry",
+            fix="score it from the registry that holds registry/metrics/ (--registry)",
         )
-    start, end = procedure.time_bins[0]
-    bins = list(zip(assembly["time_bin_start"].values.tolist(), assembly["time_bin_end"].values.tolist()))
-    if (start, end) not in bins:
-        raise UserInputError(
-            f"the data have no time bin [{start}, {end}) (they have {preview([list(b) for b in bins])})",
-            field="procedure.time_bins",
-            fix="name a recorded time bin",
-        )
-    return assembly.isel(time_bin=bins.index((start, end)))
+    return data.root
 
 
-def ceiling_for(spec: BenchmarkSpec, target: xr.DataArray) -> Score:
+def ceiling_for(spec: BenchmarkSpec, target: xr.DataArray, ceiling: Ceiling | None = None) -> Score:
     if spec.ceiling.value is not None:
         error = spec.ceiling.error if spec.ceiling.error is not None else float("nan")
         return Score(spec.ceiling.value, error, np.array([[spec.ceiling.value]]), (), {"method": "pinned"})
-    return load_ceiling(spec.ceiling.method)(target)
+    return (ceiling or load_ceiling(spec.ceiling.method, **spec.ceiling.params))(target)
 
 
 def fitting_labels(stimuli) -> list[str]:
@@ -151,6 +166,10 @@ def model_responses(data: BenchmarkData, model: BrainModel) -> xr.DataArray:
         if stimuli is not None:
             check_placement(stimuli, procedure.visual_degrees, model.visual_degrees(), data.spec.id)
     placed = PlacedStimuli.of(data.stimulus_set, procedure.visual_degrees, model.visual_degrees(), ids)
+    if procedure.task == "features":  # the readout layer's responses; the metric decides from them
+        model.start_task("features")
+        responses = model.look_at(placed, procedure.number_of_trials)
+        return responses.isel(time_bin=0) if "time_bin" in responses.dims else responses
     if procedure.task is not None and procedure.task != "passive":
         fitting = data.fitting_stimuli
         placed_fitting = (
@@ -164,10 +183,9 @@ def model_responses(data: BenchmarkData, model: BrainModel) -> xr.DataArray:
 
 
 def _stimulus_ids(data: BenchmarkData) -> list[str]:
-    assembly = data.assembly
-    if "stimulus_a" in assembly.dims:
-        return sorted(np.asarray(assembly["stimulus_a"].values).astype(str).tolist())
-    return sorted(set(np.asarray(assembly["stimulus_id"].values).astype(str).tolist()))
+    """Every stimulus the selected data refer to (all stimuli of multi-stimulus trials), sorted: a spec
+    that selects subjects or a region shows the model only the stimuli that part of the data saw."""
+    return sorted(set(np.asarray(stimulus_ids_of(target_of(data), data.kind)).astype(str).tolist()))
 
 
 def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> BenchmarkScore:
@@ -176,16 +194,34 @@ def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> Benchm
     The ceiling depends on the data alone, so it is computed on a second thread while the metric runs:
     the metric's long loops leave a core idle on most machines, and the numbers do not depend on it."""
     spec = data.spec
-    metric = load_metric(spec.metric.name, **spec.metric.params)
+    metric, ceiling_method = build_metric(data), build_ceiling(data)
     metric.progress = progress
-    target = neural_target(spec, data.assembly) if data.kind == "neural" else data.assembly
+    target = target_of(data)
     named = spec.metric.params.get("stratification_coord")
     if named is not None:  # named in the spec: must exist, even the default (which alone may be absent)
         require_stratification(target, named)
     with ThreadPoolExecutor(1, thread_name_prefix="bsr-ceiling") as pool:
-        ceiling = pool.submit(ceiling_for, spec, target)
+        ceiling = pool.submit(ceiling_for, spec, target, ceiling_method)
         raw = metric(source, average_repetitions(target) if data.kind == "neural" else target)
-        return ceil_score(raw, ceiling.result(), spec.normalization)
+        score = ceil_score(raw, ceiling.result(), spec.normalization_name, spec.normalization_params)
+    return _with_warnings(score, similarity_warnings(data, raw))
+
+
+def similarity_warnings(data: BenchmarkData, raw: Score) -> list[str]:
+    """A negative raw score on similarity data: the model's matrix is anti-correlated with the data's,
+    which most often means the data hold similarities registered as dissimilarities (or the reverse)."""
+    if data.kind != "similarity" or not raw.value < 0:
+        return []
+    measure = data.assembly.attrs.get("bsr", {}).get("metadata", {}).get("measure")
+    said = f"`measure: {measure}`" if measure else "no `measure` (read as dissimilarity)"
+    return [
+        f"the raw score is negative ({raw.value:.4g}): the model's RDM is anti-correlated with the data's, whose "
+        f"metadata give {said}; check that the registered matrices hold what the metadata say"
+    ]
+
+
+def _with_warnings(score: BenchmarkScore, warnings: list[str]) -> BenchmarkScore:
+    return replace(score, warnings=(*score.warnings, *warnings)) if warnings else score
 
 
 def run_benchmark(data: BenchmarkData, model: BrainModel, progress=None) -> BenchmarkScore:

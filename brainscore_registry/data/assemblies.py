@@ -7,14 +7,20 @@ conventions below, and returns the canonical Dataset that is hashed and stored:
 - neural: `responses` (presentation × neuroid × time_bin); coords `stimulus_id`, `repetition`
   (presentation), `neuroid_id`, `region` (neuroid), `time_bin_start`, `time_bin_end` (time_bin).
 - behavioral: `choice` (presentation), one row per trial; coords `stimulus_id`, `subject`, and
-  `truth` or `label`; `condition`, `rt` where known.
-- similarity: `similarity` (stimulus_a × stimulus_b × subject); stimulus ids index both axes.
+  `truth` or `label`; `condition`, `rt` where known. A trial that shows several stimuli (a triplet
+  of an odd-one-out task) names the others in `stimulus_id_2`, `stimulus_id_3`, ...
+- similarity: `similarity` (stimulus_a × stimulus_b × subject); stimulus ids index both axes; one
+  matrix per subject, or per (region, subject) with a `region` coordinate along `subject`.
+
+Data of several regions say which region each neuroid, trial or matrix belongs to (a `region`
+coordinate), and each (region, subject) has one matrix: a benchmark selects, never pools.
 
 Extra coordinates (`object_name`, `animal`, `electrode`, ...) are kept as they are.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 
@@ -48,6 +54,8 @@ REQUIRED_COORDS = {
 }
 POOLED_SUBJECT = "pooled"
 ID_COORDS = ("stimulus_id", "stimulus_a", "stimulus_b", "neuroid_id", "subject")
+TRIAL_STIMULUS = re.compile(r"^stimulus_id_([2-9]|[1-9][0-9])$")
+"""The other stimuli of a multi-stimulus trial: `stimulus_id_2` ... `stimulus_id_99`."""
 """Coordinates that hold ids: normalised to NFC and refused with control or bidirectional characters
 (`identifiers.normalize_labels`), as the stimulus set's ids are, so that the two match."""
 
@@ -184,12 +192,18 @@ def _coord_dtypes(da: xr.DataArray, check: _Check) -> xr.DataArray:
 
 def _normalized_ids(da: xr.DataArray, check: _Check) -> xr.DataArray:
     """String id coordinates in NFC; ids with control or bidirectional characters are refused."""
-    for name in ID_COORDS:
+    for name in (*ID_COORDS, *trial_stimulus_coords(da)):
         if name in da.coords and da[name].dtype.kind in "OUT":
             ids = normalize_labels(np.asarray(da[name].values).ravel(), file=check.file, field=name)
             if ids != [str(v) for v in np.asarray(da[name].values).ravel()]:
                 da = da.assign_coords({name: (da[name].dims, np.array(ids, dtype=object))})
     return da
+
+
+def repeated_pairs(first: np.ndarray, second: np.ndarray) -> pd.MultiIndex:
+    """The (first, second) pairs that occur more than once (each repeat listed)."""
+    pairs = pd.MultiIndex.from_arrays([first, second])
+    return pairs[pairs.duplicated()]
 
 
 def _unique(values: np.ndarray) -> np.ndarray:
@@ -209,8 +223,7 @@ def _check_neural(da: xr.DataArray, meta: AssemblyMeta, check: _Check) -> None:
             "repetition",
             "number the repetitions of each stimulus 0, 1, 2, ...",
         )
-    keys = pd.MultiIndex.from_arrays([np.asarray(da["stimulus_id"].values, dtype=object), da["repetition"].values])
-    dup = keys[keys.duplicated()]
+    dup = repeated_pairs(np.asarray(da["stimulus_id"].values, dtype=object), da["repetition"].values)
     if len(dup):
         check.fail(
             f"{len(dup)} presentations repeat a (stimulus_id, repetition) pair, e.g. {preview(dup)}",
@@ -285,6 +298,79 @@ def _check_behavioral(da: xr.DataArray, check: _Check) -> None:
         )
 
 
+def trial_stimulus_coords(da: xr.DataArray | xr.Dataset) -> list[str]:
+    """The `stimulus_id_<k>` coordinates of multi-stimulus trials, in order."""
+    return sorted((str(c) for c in da.coords if TRIAL_STIMULUS.match(str(c))), key=lambda c: int(c.rsplit("_", 1)[1]))
+
+
+def _check_regions(da: xr.DataArray, meta: AssemblyMeta, dim: str, check: _Check) -> None:
+    """Behavioural and similarity data: a `region` coordinate along `dim` when the metadata list several
+    regions, only listed regions, and (similarity) one matrix per (region, subject)."""
+    if "region" not in da.coords:
+        if len(meta.regions) > 1:
+            check.fail(
+                f"the metadata list regions {meta.regions} but the data do not say which region each {dim} belongs to",
+                "region",
+                f"add a coordinate 'region' along {dim!r} (or register one assembly per region)",
+            )
+        return
+    if da["region"].dims != (dim,):
+        check.fail(f"coordinate 'region' lies along {da['region'].dims}, not ({dim!r},)", "region", f"put 'region' along {dim!r}")
+    undeclared = sorted(set(map(str, np.asarray(da["region"].values))) - set(meta.regions))
+    if undeclared:
+        check.fail(
+            f"the data have region(s) {undeclared} that the metadata's regions {meta.regions} do not list",
+            "region",
+            "list every region in the metadata's 'regions' (or fix the 'region' coordinate)",
+        )
+
+
+def _check_subject_rows(da: xr.DataArray, meta: AssemblyMeta, check: _Check) -> None:
+    """One matrix per (region, subject): a repeated pair would be pooled as if it were two subjects."""
+    subjects = np.asarray(da["subject"].values, dtype=object)
+    regions = np.asarray(da["region"].values, dtype=object) if "region" in da.coords else np.full(len(subjects), meta.regions[0])
+    repeated = repeated_pairs(regions, subjects)
+    if len(repeated):
+        check.fail(
+            f"{len(repeated)} (region, subject) pair(s) have more than one matrix: {preview([f'{r}/{s}' for r, s in repeated])}",
+            "subject",
+            "give each subject one matrix per region (average sessions, or name them as subjects, e.g. 's1_session2')",
+        )
+
+
+MEASURE_TOLERANCE = 1e-9
+
+
+def _check_measure(da: xr.DataArray, meta: AssemblyMeta, check: _Check) -> None:
+    """Matrices that plainly hold the other measure than the metadata say: correlations (every diagonal
+    value 1, all values in [−1, 1]) declared as dissimilarities, or distances (zero diagonal, nothing
+    negative) declared as similarities. Split-data matrices (a diagonal of reliabilities) pass either way."""
+    values = np.asarray(da.transpose("subject", "stimulus_a", "stimulus_b").values, dtype=np.float64)
+    diagonal = np.diagonal(values, axis1=1, axis2=2)
+    diagonal, finite = diagonal[~np.isnan(diagonal)], values[~np.isnan(values)]
+    if diagonal.size == 0:
+        return
+    measure = meta.measure or "dissimilarity"
+    if (
+        measure == "dissimilarity"
+        and np.all(np.abs(diagonal - 1) <= MEASURE_TOLERANCE)
+        and np.all(np.abs(finite) <= 1 + MEASURE_TOLERANCE)
+    ):
+        said = "say dissimilarity" if meta.measure else "do not give `measure`, which means dissimilarity"
+        check.fail(
+            f"the matrices look like correlations (every diagonal value is 1, all values in [−1, 1]) but the metadata {said}",
+            "measure",
+            "set `measure: similarity` (and `measure_method`, e.g. 'pearson r') in the metadata, or register 1 − r",
+        )
+    if measure == "similarity" and np.all(np.abs(diagonal) <= MEASURE_TOLERANCE) and np.all(finite >= -MEASURE_TOLERANCE):
+        check.fail(
+            "the matrices look like dissimilarities (a zero diagonal, no negative value) "
+            "but the metadata say `measure: similarity`",
+            "measure",
+            "set `measure: dissimilarity` in the metadata, or register similarities",
+        )
+
+
 def _check_similarity(da: xr.DataArray, check: _Check) -> None:
     a, b = (np.asarray(da[d].values, dtype=object) for d in ("stimulus_a", "stimulus_b"))
     if list(a) != list(b):
@@ -321,9 +407,12 @@ def _behavioral_choice(da: xr.DataArray, check: _Check) -> xr.DataArray:
     return da
 
 
-def stimulus_ids_of(ds: xr.Dataset, kind: str) -> np.ndarray:
-    name = "stimulus_a" if kind == "similarity" else "stimulus_id"
-    return np.asarray(ds[name].values, dtype=object)
+def stimulus_ids_of(ds: xr.Dataset | xr.DataArray, kind: str) -> np.ndarray:
+    """Every stimulus id the data refer to (with the other stimuli of multi-stimulus trials)."""
+    if kind == "similarity":
+        return np.asarray(ds["stimulus_a"].values, dtype=object)
+    names = ["stimulus_id", *trial_stimulus_coords(ds)]
+    return np.concatenate([np.asarray(ds[name].values, dtype=object) for name in names])
 
 
 def check_stimuli_known(ds: xr.Dataset, kind: str, known: Collection[str], stimulus_set: str, file: object) -> None:
@@ -362,8 +451,12 @@ def build_assembly(da: xr.DataArray, meta: AssemblyMeta, pinned_stimulus_set: st
     elif meta.kind == "behavioral":
         da = _behavioral_choice(da, check)
         _check_behavioral(da, check)
+        _check_regions(da, meta, "presentation", check)
     else:
         _check_similarity(da, check)
+        _check_regions(da, meta, "subject", check)
+        _check_subject_rows(da, meta, check)
+        _check_measure(da, meta, check)
     user_attrs = _jsonable_attrs(da.attrs, check)
     for name in da.coords:
         _jsonable_attrs(da[name].attrs, check)

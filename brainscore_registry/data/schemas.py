@@ -30,6 +30,7 @@ from .vocabulary import REGIONS, SPECIES, normalize_license, vocabulary_problem
 AssemblyKind = Literal["neural", "behavioral", "similarity"]
 DatasetKind = Literal["stimuli", "neural", "behavioral", "similarity"]
 Modality = Literal["spikes", "multi_unit", "fmri", "eeg", "meg", "calcium", "psychophysics"]
+Measure = Literal["dissimilarity", "similarity"]
 CATALOG_SCHEMA_VERSION = 1
 MAX_VISUAL_DEGREES = 180.0
 """Visual degrees are in (0, 180]: a stimulus or a network input spans at most the visual hemifield."""
@@ -167,6 +168,16 @@ class AssemblyMeta(_DatasetMeta):
     stimulus_set: str = Field(description="'Name' (latest version) or 'Name@sha256:<hex>'")
     time_bins: list[TimeBin] | None = None
     ceiling: Ceiling | None = None
+    measure: Measure | None = Field(
+        default=None,
+        description="similarity assemblies: what the matrices hold (dissimilarity when not given, e.g. 1 − r; "
+        "or similarity, e.g. Pearson r); metrics compare dissimilarities, converting similarity s to 1 − s",
+    )
+    measure_method: str | None = Field(
+        default=None, description="how the (dis)similarities were computed, e.g. '1 - pearson r', 'crossnobis', 'pearson r'"
+    )
+
+    _measure_method = field_validator("measure_method")(_non_blank)
 
     @field_validator("species")
     @classmethod
@@ -214,6 +225,10 @@ class AssemblyMeta(_DatasetMeta):
             raise ValueError("time_bins is required for a neural assembly: a list of [start_ms, end_ms]")
         if self.kind != "neural" and self.time_bins is not None:
             raise ValueError(f"time_bins applies to neural assemblies only; remove it from this {self.kind} assembly")
+        if self.kind != "similarity" and (self.measure is not None or self.measure_method is not None):
+            raise ValueError(f"measure and measure_method describe similarity assemblies; remove them from this {self.kind} one")
+        if self.measure_method is not None and self.measure is None:
+            raise ValueError("measure_method needs measure: dissimilarity or similarity")
         return self
 
 

@@ -63,6 +63,16 @@ time_bins:
 #   method: internal_consistency
 """
 
+_SIMILARITY = """\
+# What the matrices hold: dissimilarity (e.g. 1 - Pearson r, Euclidean, crossnobis; the default) or
+# similarity (e.g. Pearson r). Metrics compare dissimilarities and convert a similarity s to 1 - s.
+measure: dissimilarity
+# How they were computed (free text), e.g. '1 - pearson r', 'crossnobis', 'pearson r'.
+measure_method: 1 - pearson r
+# Several regions in one assembly: list them all above and give the data a 'region' coordinate along
+# 'subject'; each (region, subject) has exactly one matrix.
+"""
+
 _STIMULI = """\
 # Stimulus set identifier: letters, digits, '.', '_' and '-', at most 80 characters.
 identifier: Doe2024.images
@@ -100,6 +110,7 @@ TEMPLATES: dict[str, str] = {
         modality="fmri",
         description="Representational dissimilarity matrices (1 - Pearson r) of human IT, one per subject.",
     )
+    + _SIMILARITY
     + _COMMON_TAIL,
     "stimuli": _STIMULI + _COMMON_TAIL,
 }

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 REGRESSION_NAMES = ("pls", "ridge", "linear", "neuron_to_neuron")  # regression.REGRESSIONS
 SPLIT_REGRESSION_NAMES = ("pls", "ridge", "ridgecv")  # regression.SPLIT_REGRESSIONS
-SIMILARITY_NAMES = ("rdm", "cka", "cka_biased")  # representational.SIMILARITIES
+SIMILARITY_NAMES = ("cka", "cka_biased")  # representational.SIMILARITIES, less rdm (which takes options)
 
 
 class Entry:
@@ -94,13 +94,16 @@ METRICS: dict[str, MetricEntry] = {
         for name in SPLIT_REGRESSION_NAMES
     },
     **{name: MetricEntry("representational", "RepresentationalSimilarity", similarity=name) for name in SIMILARITY_NAMES},
-    **{f"{name}_cv": MetricEntry("representational", "CrossValidatedSimilarity", similarity=name) for name in ("rdm", "cka")},
+    "rdm": MetricEntry("representational", "RdmSimilarity"),
+    "rdm_cv": MetricEntry("representational", "CrossValidatedRdm"),
+    "cka_cv": MetricEntry("representational", "CrossValidatedSimilarity", similarity="cka"),
     "i1": MetricEntry("dprime", "ImageLevelConsistency", collapse_distractors=True, normalize=False),
     "i2n": MetricEntry("dprime", "ImageLevelConsistency", collapse_distractors=False, normalize=True),
     "error_consistency": MetricEntry("error_consistency", "ErrorConsistency"),
     "accuracy": MetricEntry("decisions", "Accuracy"),
     "shape_bias": MetricEntry("decisions", "ShapeBias"),
     "rsa": MetricEntry("rsa", "RSA"),
+    "odd_one_out": MetricEntry("odd_one_out", "OddOneOut"),
 }
 CEILINGS: dict[str, CeilingEntry] = {
     "internal_consistency": CeilingEntry("ceilings", "InternalConsistency"),
@@ -108,6 +111,7 @@ CEILINGS: dict[str, CeilingEntry] = {
     "i2n_split_half": CeilingEntry("dprime", "ImageLevelSplitHalf", collapse_distractors=False, normalize=True),
     "error_consistency_subject_pairs": CeilingEntry("error_consistency", "SubjectPairConsistency"),
     "rsa_noise_ceiling": CeilingEntry("rsa", "RSANoiseCeiling"),
+    "rsa_split_half": CeilingEntry("rsa", "RSASplitHalf"),
     "shape_bias_subjects": CeilingEntry("decisions", "ShapeBiasSubjects"),
 }
 

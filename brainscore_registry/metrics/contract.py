@@ -48,7 +48,10 @@ TARGET_KINDS: dict[str, str] = {
     "labels": "the correct label of each stimulus: coordinates stimulus_id and truth (or label) along presentation",
     "cue_conflict": "cue-conflict stimuli: coordinates stimulus_id, shape and texture along presentation",
     "cue_conflict_trials": "subjects' choices on cue-conflict stimuli: coordinates subject, shape and texture",
-    "rdms": "per-subject RDMs (dissimilarities), `stimulus_a × stimulus_b × subject`",
+    "rdms": "per-subject matrices, `stimulus_a × stimulus_b × subject` (attrs['measure']: dissimilarity by default, "
+    "or similarity)",
+    "triplet_trials": "odd-one-out trials, one per `presentation`: coordinates stimulus_id, stimulus_id_2, stimulus_id_3 "
+    "(the triplet) and the chosen odd one as the value (or coordinate `choice`)",
 }
 
 

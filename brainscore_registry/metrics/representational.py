@@ -3,6 +3,9 @@ and linear CKA (Kornblith 2019), plain or over 10 test-only splits.
 
 Reference protocol (brainscore-vision 2.4.2): rows sorted by stimulus_id on both sides.
 - RDM = 1 − Pearson r between stimulus rows; similarity = Spearman ρ of the upper triangles (k=1).
+  Beyond the reference, `rdm` and `rdm_cv` take `comparison` (spearman, pearson, kendall_tau_a,
+  cosine) and `distance` (correlation, euclidean, cosine) for both RDMs (rdms.py); both matrices are
+  symmetric, so only their upper triangles are compared.
 - CKA (default, unbiased): K = XXᵀ, L = YYᵀ, features **not** centred, zeroed diagonals,
   HSIC_u = [tr(KL) + 1ᵀK1·1ᵀL1/((n−1)(n−2)) − 2(K1)ᵀ(L1)/(n−2)] / (n(n−3));
   CKA = HSIC_u(K,L) / (√(HSIC_u(K,K)·HSIC_u(L,L)) + 1e-12), and 0 when that product is ≤ 0.
@@ -21,6 +24,7 @@ import numpy as np
 from ..errors import UserInputError
 from .contract import MAX_SEED, MAX_SPLITS, Metric, coordinate_parameter, fraction_parameter, int_parameter
 from .data import check_model_against_data, stimulus_matrix, stratification_labels
+from .rdms import compare_rdms, comparison_parameter, distance_parameter, rdm_of
 from .regression import cv_splits
 from .score import Score
 
@@ -30,14 +34,11 @@ if TYPE_CHECKING:
 
 def rdm(values: np.ndarray) -> np.ndarray:
     """1 − Pearson correlation between the rows (stimuli) of `stimulus × unit` values."""
-    return 1 - np.corrcoef(values)
+    return rdm_of(values, "correlation")
 
 
-def rdm_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    import scipy.stats
-
-    upper = np.triu_indices(a.shape[0], k=1)
-    return float(scipy.stats.spearmanr(rdm(a)[upper], rdm(b)[upper])[0])
+def rdm_similarity(a: np.ndarray, b: np.ndarray, comparison: str = "spearman", distance: str = "correlation") -> float:
+    return compare_rdms(rdm_of(a, distance), rdm_of(b, distance), comparison, "upper")
 
 
 def _unbiased_hsic(K: np.ndarray, L: np.ndarray) -> float:
@@ -94,10 +95,36 @@ class RepresentationalSimilarity(Metric):
     def __init__(self, similarity: str) -> None:
         self.similarity = similarity
 
+    def compare(self, source: np.ndarray, target: np.ndarray) -> float:
+        """The similarity of two `stimulus × unit` matrices with rows in the same stimulus order."""
+        return SIMILARITIES[self.similarity](source, target)
+
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         check_model_against_data(source, target)
-        value = SIMILARITIES[self.similarity](stimulus_matrix(source), stimulus_matrix(target))
+        value = self.compare(stimulus_matrix(source), stimulus_matrix(target))
         return Score(value, float("nan"), np.array([[value]]), (), self.params())
+
+
+class _RdmOptions:
+    """The comparison and distance an RDM metric's two matrices are made and compared with."""
+
+    similarity = "rdm"
+    comparison: str
+    distance: str
+
+    def _set_rdm_options(self, owner: str, comparison: str, distance: str) -> None:
+        self.comparison = comparison_parameter(owner, comparison)
+        self.distance = distance_parameter(owner, distance)
+
+    def compare(self, source: np.ndarray, target: np.ndarray) -> float:
+        return rdm_similarity(source, target, self.comparison, self.distance)
+
+
+class RdmSimilarity(_RdmOptions, RepresentationalSimilarity):
+    """The model's RDM against the data's (Kriegeskorte 2008), over every stimulus."""
+
+    def __init__(self, comparison: str = "spearman", distance: str = "correlation") -> None:
+        self._set_rdm_options("metric 'rdm'", comparison, distance)
 
 
 class CrossValidatedSimilarity(RepresentationalSimilarity):
@@ -113,7 +140,11 @@ class CrossValidatedSimilarity(RepresentationalSimilarity):
         random_state: int = 1,
     ) -> None:
         super().__init__(similarity)
-        owner = f"metric '{similarity}_cv'"
+        self._set_splits(f"metric '{similarity}_cv'", stratification_coord, n_splits, test_size, random_state)
+
+    def _set_splits(
+        self, owner: str, stratification_coord: str | None, n_splits: int, test_size: float, random_state: int
+    ) -> None:
         self.stratification_coord = coordinate_parameter(owner, "stratification_coord", stratification_coord)
         self.n_splits = int_parameter(owner, "n_splits", n_splits, 2, MAX_SPLITS)
         self.test_size = fraction_parameter(owner, "test_size", test_size)
@@ -132,7 +163,24 @@ class CrossValidatedSimilarity(RepresentationalSimilarity):
             parts = [
                 a.isel(presentation=np.isin(np.asarray(a["stimulus_id"].values, dtype=str), list(keep))) for a in (source, target)
             ]
-            per_split.append(SIMILARITIES[self.similarity](*(stimulus_matrix(p) for p in parts)))
+            per_split.append(self.compare(*(stimulus_matrix(p) for p in parts)))
             report(len(per_split))
         values = np.array(per_split)
         return Score(float(values.mean()), float(values.std() / np.sqrt(len(values))), values[:, None], (), self.params())
+
+
+class CrossValidatedRdm(_RdmOptions, CrossValidatedSimilarity):
+    """`rdm` on the 90% test part of 10 splits."""
+
+    def __init__(
+        self,
+        comparison: str = "spearman",
+        distance: str = "correlation",
+        *,
+        stratification_coord: str | None = "object_name",
+        n_splits: int = 10,
+        test_size: float = 0.9,
+        random_state: int = 1,
+    ) -> None:
+        self._set_rdm_options("metric 'rdm_cv'", comparison, distance)
+        self._set_splits("metric 'rdm_cv'", stratification_coord, n_splits, test_size, random_state)

@@ -48,6 +48,8 @@ class BenchmarkScore:
     raw: Score
     ceiling: Score
     normalization: str
+    warnings: tuple[str, ...] = ()
+    """What a reader of the score must know to read it right (e.g. a sign squared away); kept in records."""
 
     def to_json(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class BenchmarkScore:
             "normalization": self.normalization,
             "raw": self.raw.to_json(),
             "ceiling": self.ceiling.to_json(),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
     @classmethod
@@ -66,6 +69,7 @@ class BenchmarkScore:
             Score.from_json(data["raw"]),
             Score.from_json(data["ceiling"]),
             data["normalization"],
+            tuple(data.get("warnings", ())),
         )
 
 

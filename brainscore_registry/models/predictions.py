@@ -6,7 +6,8 @@ Accepted files (NetCDF, or a zarr store), by benchmark kind:
   metric applies (its cross-validated regression for `pls`, its RDM for `rdm`, ...);
 - behavioural: a data variable `choice` with one label per presentation, or `presentation × choice`
   probabilities;
-- similarity: a square RDM `stimulus_a × stimulus_b` (or `presentation × neuroid` activations).
+- similarity: a square RDM `stimulus_a × stimulus_b` (or `presentation × neuroid` activations);
+- any kind whose procedure's task is `features` (e.g. odd-one-out): `presentation × neuroid` features.
 The file is pinned in the record by the sha256 of its bytes (every file, for a zarr directory).
 """
 
@@ -86,6 +87,16 @@ class Predictions:
         """The responses in the shape the benchmark's metric expects."""
         array = self.array
         kind = data.kind
+        if data.spec.procedure.task == "features":  # the readout layer's features, whatever the data's kind
+            if set(array.dims) != {"presentation", "neuroid"}:
+                raise UserInputError(
+                    f"benchmarks with procedure task `features` need presentation × neuroid features, the file has "
+                    f"{' × '.join(map(str, array.dims))}",
+                    file=self.path,
+                    field="dims",
+                    fix="store the readout layer's features as presentation × neuroid, keyed by stimulus_id",
+                )
+            return array.astype(np.float64) if array.dtype.kind in "iu" else array
         if kind == "neural" and set(array.dims) != {"presentation", "neuroid"}:
             raise UserInputError(
                 f"neural benchmarks need presentation × neuroid activations, the file has {' × '.join(array.dims)}",

@@ -151,9 +151,12 @@ class TorchBrainModel:
         if task == "passive":
             self._mode = ("passive",)
             return
-        if task not in ("probabilities", "label"):
-            raise UserInputError(f"unknown task {task!r}", field="task", fix="use passive, probabilities or label")
+        if task not in ("probabilities", "label", "features"):
+            raise UserInputError(f"unknown task {task!r}", field="task", fix="use passive, probabilities, label or features")
         layer = self.committed_layer(None)
+        if task == "features":  # the readout layer's responses, for metrics that decide from them
+            self._mode = ("recording", layer, [(0, 1)])
+            return
         if fitting_stimuli is None or labels is None:
             raise UserInputError(
                 f"the {task} task fits a readout and needs fitting stimuli with labels",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..benchmarks.plugins import check_pins
 from ..benchmarks.scoring import evaluate, load_benchmark_data
 from ..benchmarks.specs import BenchmarkSpec
 from ..errors import UserInputError
@@ -157,6 +158,7 @@ def reproduce(record: ScoreRecord, registry: Registry, subject: Subject, progres
     """Re-run a record on `subject` (the recorded layer commitment is applied to a brain model). `record`
     is one `trust.accept_record` returned: this function checks the model and the data, not the signer."""
     spec = BenchmarkSpec.model_validate(record.benchmark.spec)
+    check_pins(registry.root, spec)  # a changed plugin is refused before anything is pulled or run
     if subject.model is not None:
         subject = Subject.of_model(subject.model.with_layers(dict(record.model.layers)))
     check_model_matches(record, subject.part)

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..benchmarks.plugins import pins_of
 from ..benchmarks.scoring import BenchmarkData, evaluate, load_benchmark_data, model_responses
 from ..benchmarks.specs import BenchmarkSpec
 from ..data.hashing import canonical_json
@@ -108,6 +109,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def metric_part(spec: BenchmarkSpec) -> dict:
+    """The record's metric: name and parameters, and the plugin files (with their sha256) the score ran."""
+    plugins = [{"part": p.part, "name": p.name, "sha256": p.sha256} for p in pins_of(spec)]
+    return {"name": spec.metric.name, "params": spec.metric.params, **({"plugins": plugins} if plugins else {})}
+
+
 def make_record(spec: BenchmarkSpec, data: BenchmarkData, score: BenchmarkScore, subject: Subject, started: str) -> ScoreRecord:
     spec_json = spec.model_dump(mode="json")
     record = ScoreRecord(
@@ -119,8 +126,8 @@ def make_record(spec: BenchmarkSpec, data: BenchmarkData, score: BenchmarkScore,
             "spec": spec_json,
         },
         data=data.versions,
-        metric={"name": spec.metric.name, "params": spec.metric.params},
-        normalization=spec.normalization,
+        metric=metric_part(spec),
+        normalization=spec.normalization_name,
         score=score.to_json(),
         model=subject.part,
         code=code_info(),

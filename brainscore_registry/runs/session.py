@@ -10,6 +10,8 @@ the plan leaves no partial set of records behind.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,16 +87,21 @@ def score_session(
     ensure_key()
     if predictions is not None:
         subject = Subject.of_predictions(predictions)
+        # one record per predictions file: two files scored on one benchmark must not overwrite each other
+        name = f"predictions-{safe_file_stem(predictions.path)}"
         runs = [
-            record_run(
-                spec, registry, subject, out or registry.layout.record_path(spec.id, "predictions"), subject.part.name, progress
-            )
+            record_run(spec, registry, subject, out or registry.layout.record_path(spec.id, name), subject.part.name, progress)
             for spec in specs
         ]
         return ScoringOutcome(runs)
     plan = plan_session(registry, specs, models, layers, bound, out, progress)
     runs = [score_layer(job, plan.data[job.spec.id], progress) for job in plan.jobs]
     return ScoringOutcome(runs, plan.skipped)
+
+
+def safe_file_stem(path: Path) -> str:
+    """A file's stem as a record-name part: letters, digits, '.', '_' and '-' only (others become '_')."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", path.name.split(".")[0] or path.name)[:64] or "file"
 
 
 def plan_session(

@@ -23,6 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ..benchmarks.plugins import pin_problems
 from ..errors import UserInputError, did_you_mean, preview
 from ..paths import bsr_home, write_atomic
 from ..store.registry import Registry
@@ -167,7 +168,8 @@ def accept_record(path: str | Path, policy: TrustPolicy) -> ScoreRecord:
 
 def verify_record(path: str | Path, registry: Registry, policy: TrustPolicy) -> ScoreRecord:
     """`bsr verify`: an accepted record (schema, signature, trusted signer, a score that parses) whose
-    every pinned version is catalogued in `registry`; RecordInvalid with the reason otherwise."""
+    every pinned version is catalogued in `registry` and every plugin file it ran has, in `registry`, the
+    bytes it pinned; RecordInvalid with the reason otherwise."""
     record = accept_record(path, policy)
     unresolved = [pin for pin in record.data.values() if pin and registry.catalog.find(pin) is None]
     if unresolved:
@@ -176,6 +178,15 @@ def verify_record(path: str | Path, registry: Registry, policy: TrustPolicy) -> 
             file=path,
             field="data",
             fix="verify against the registry the record was made from (--registry)",
+        )
+    changed = pin_problems(registry.root, record.benchmark.spec)
+    if changed:
+        raise RecordInvalid(
+            "the benchmark's plugin code is not what the record ran: " + "; ".join(changed),
+            file=path,
+            field="metric.plugins",
+            fix="verify against the registry (and the plugin file) the record was made from; a changed plugin is a "
+            "different benchmark",
         )
     return record
 
