@@ -412,10 +412,8 @@ def test_benchmark_check_fails_a_plugin_that_breaks_the_contract(lab):
     careless = PLUGIN.replace("* (1 - self.shrink)", "* (1 - self.shrink) * np.random.uniform(0.9, 1.0)").replace(
         "        if missing:\n            raise", "        if missing and False:\n            raise"
     )
-    careless = careless.replace(
-        'rows = [list(map(str, source["stimulus_id"].values)).index(i) for i in ids]',
-        'ids = [i for i in ids if i in have]\n        rows = [list(map(str, source["stimulus_id"].values)).index(i) for i in ids]',
-    )
+    lookup = 'rows = [list(map(str, source["stimulus_id"].values)).index(i) for i in ids]'
+    careless = careless.replace(lookup, "ids = [i for i in ids if i in have]\n        " + lookup)
     _plugin_benchmark(lab, source=careless)
     checked = lab.bsr("benchmark", "check", "Lab2026.V2-plugin", "--json")
     assert checked.exit_code == 1, checked.output

@@ -24,8 +24,8 @@ def presentation_table(assembly: xr.DataArray, exclude: tuple[str, ...] = ("repe
 
 
 def average_repetitions(assembly: xr.DataArray) -> xr.DataArray:
-    """Mean over repetitions per stimulus, as `presentation × neuroid`, rows sorted by the tuple of the
-    remaining presentation coords (stimulus_id first), as the reference's groupby sorts them."""
+    """Mean over repetitions per stimulus (NaN skipped), as `presentation × neuroid`, rows sorted by the tuple
+    of the remaining presentation coords (stimulus_id first), as the reference's groupby sorts them."""
     import pandas as pd
     import xarray as xr
 
@@ -34,7 +34,11 @@ def average_repetitions(assembly: xr.DataArray) -> xr.DataArray:
     values = np.asarray(assembly.transpose("presentation", ...).values)
     values = values.reshape(values.shape[0], -1) if values.ndim > 2 else values
     groups = table.groupby(keys, sort=True).indices
-    means = np.stack([values[idx].mean(axis=0) for idx in groups.values()]).astype(values.dtype, copy=False)
+    # NaN skipped, as the reference's xarray mean does (skipna): a repetition missing for one neuroid must not
+    # void the stimulus; a stimulus x neuroid without any value stays NaN
+    mean = np.nanmean if values.dtype.kind == "f" and np.isnan(values).any() else np.mean
+    with nan_results_expected():
+        means = np.stack([mean(values[idx], axis=0) for idx in groups.values()]).astype(values.dtype, copy=False)
     index = pd.DataFrame(list(groups.keys()), columns=keys) if len(keys) > 1 else pd.DataFrame({keys[0]: list(groups.keys())})
     coords = {k: ("presentation", index[k].to_numpy()) for k in keys}
     coords.update({n: c for n, c in assembly.coords.items() if c.dims == ("neuroid",)})

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import UserInputError
+from ..errors import UserInputError, preview
 from .contract import MAX_SEED, MAX_SPLITS, Metric, coordinate_parameter, fraction_parameter, int_parameter
 from .correlation import pearson_r
 from .data import check_model_against_data, sort_by_stimulus, stratification_labels
@@ -147,6 +147,24 @@ def check_features(source: xr.DataArray, regression: str) -> None:
         )
 
 
+def check_target_values(target: xr.DataArray) -> None:
+    """A regression fits every neuroid from every stimulus: a stimulus without any value for a neuroid
+    (all its repetitions missing) has nothing to fit. scikit-learn refuses NaN targets (so the reference
+    fails there); PLS's shared components would spread it to every neuroid. Refused, naming them."""
+    values = np.asarray(target.transpose("presentation", "neuroid").values)
+    if values.dtype.kind != "f":
+        return
+    missing = np.isnan(values)
+    if missing.any():
+        neuroids = np.asarray(target["neuroid_id"].values)[missing.any(axis=0)] if "neuroid_id" in target.coords else []
+        raise UserInputError(
+            f"the data have no value at all for {int(missing.sum())} stimulus × neuroid pair(s), in neuroid(s) "
+            f"{preview(neuroids)}: a regression cannot fit a missing target",
+            field="neuroid_id",
+            fix="leave those neuroids (or stimuli) out of the benchmark's data, or use a metric that skips them (rdm, cka)",
+        )
+
+
 def pearson_per_column(target: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     """`scipy.stats.pearsonr` per neuroid (its vectorised arithmetic, see correlation.py); a constant
     column gives NaN, excluded later by the NaN-skipping median, as in the reference."""
@@ -181,6 +199,8 @@ class TrainTestSplitCorrelation(Metric):
         check_model_against_data(source_train, target_train)
         check_model_against_data(source_test, target_test)
         check_features(source_train, self.regression)
+        check_target_values(target_train)
+        check_target_values(target_test)
         order = np.argsort(np.asarray(target_train["neuroid_id"].values, dtype=str), kind="stable")
         r, model = _fit_predict_correlate(
             SPLIT_REGRESSIONS[self.regression],
@@ -229,6 +249,7 @@ class CrossRegressedCorrelation(Metric):
                 fix="score on a benchmark with more stimuli",
             )
         check_features(source, self.regression)
+        check_target_values(target)
         labels = stratification_labels(target, self.stratification_coord)
         neuroid_order = np.argsort(np.asarray(target["neuroid_id"].values, dtype=str), kind="stable")
         X_all = np.asarray(source.transpose("presentation", "neuroid").values)

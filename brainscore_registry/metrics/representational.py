@@ -9,6 +9,13 @@ Reference protocol (brainscore-vision 2.4.2): rows sorted by stimulus_id on both
 - CKA (default, unbiased): K = XXᵀ, L = YYᵀ, features **not** centred, zeroed diagonals,
   HSIC_u = [tr(KL) + 1ᵀK1·1ᵀL1/((n−1)(n−2)) − 2(K1)ᵀ(L1)/(n−2)] / (n(n−3));
   CKA = HSIC_u(K,L) / (√(HSIC_u(K,K)·HSIC_u(L,L)) + 1e-12), and 0 when that product is ≤ 0.
+  Computed in float64 on column-centred features, not as the reference does (float32 inputs in float32,
+  uncentred): HSIC_u is exactly invariant to translating the features, but uncentred values (a mean
+  firing rate, ReLU features) put into K and L a common part that the three terms cancel, up to 1e5-fold
+  with a mean of 10, so that float32 sums of them are only good to ~2⁻²³ × that factor (4e-3 on
+  240 × 61 × 300 cases; a float32 result moved by as much between OpenBLAS kernels). Ours is exact to
+  ~1e-15 and kernel-independent; it differs from the reference's by the reference's own rounding
+  (tests/test_parity_sweep.py: `cka_float32_rounding`), within 1e-6 where the inputs are near-centred.
   `cka_biased` is the classic HKH-centred linear CKA.
 - `*_cv`: `StratifiedShuffleSplit(10, test_size=0.9, random_state=1)` by object_name over the
   target's rows; the metric runs on the 90% test part; mean over splits, error = std (ddof=0)/√10.
@@ -60,6 +67,10 @@ def cka_unbiased(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> float:
             field="stimulus_id",
             fix="compare over more stimuli, or use cka_biased",
         )
+    # float64 and centred: the same estimator, without the cancellation float32 cannot hold (module docstring)
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
     K, L = a @ a.T, b @ b.T
     xy, xx, yy = _unbiased_hsic(K, L), _unbiased_hsic(K, K), _unbiased_hsic(L, L)
     product = xx * yy

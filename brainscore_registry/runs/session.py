@@ -11,7 +11,6 @@ the plan leaves no partial set of records behind.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
