@@ -81,11 +81,11 @@ class ExactPLS:
         return predict(X, self._x_mean, self.coef_.T, self.intercept_)
 
 
-def vanished(s: float, s_first: float | None) -> bool:
+def vanished(s: float, s_first: float | None, threshold: float = VANISHED) -> bool:
     """True when X's residual is rounding noise (n_components > rank of X): scikit-learn would go on
     fitting that noise, which no one can reproduce (its predictions move by O(1) with the BLAS); we warn
     and leave the remaining components out, which gives the rank-limited fit."""
-    if s > VANISHED * (s_first if s_first is not None else s + 1.0) and s > 0:
+    if s > threshold * (s_first if s_first is not None else s + 1.0) and s > 0:
         return False
     warnings.warn("X residual vanished: n_components exceeds the rank of the features; later components left out", stacklevel=3)
     return True

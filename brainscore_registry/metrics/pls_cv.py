@@ -170,7 +170,19 @@ def _start(
     return _Split(train, test, rows.mu + x_offset, y_mean, x_offset, y_offset, C0, alive, norms, n_components)
 
 
-def cross_validated_pls(
+def cross_validated_pls(X: np.ndarray, Y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], **options) -> list[np.ndarray]:
+    """Test-set predictions of `PLSRegression(n_components, scale=False)` per split: the kernel form
+    (pls_kernel.py) when units are at least twice the stimuli, the primal lockstep form otherwise; the
+    same numbers either way."""
+    from .pls_kernel import kernel_cross_validated_pls, use_kernel
+
+    if use_kernel(*np.shape(X)):
+        options.pop("memory_budget", None)
+        return kernel_cross_validated_pls(X, Y, splits, **options)
+    return primal_cross_validated_pls(X, Y, splits, **options)
+
+
+def primal_cross_validated_pls(
     X: np.ndarray,
     Y: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
@@ -186,12 +198,8 @@ def cross_validated_pls(
 
     Splits are fitted in lockstep groups sized so that the working memory stays within
     `memory_budget` bytes (default: twice the features, at least 32 MiB); each extra group costs one more set of passes."""
-    Y = np.asarray(Y)
-    Y = Y[:, None] if Y.ndim == 1 else Y
+    Y = checked_targets(X, Y, splits, n_components)
     n, p = X.shape
-    n_train = min(len(train) for train, _ in splits)
-    if not 1 <= n_components <= min(n_train, p):
-        raise ValueError(f"n_components must be in [1, {min(n_train, p)}], got {n_components}")
     budget = max(2 * X.nbytes, MIN_BUDGET) if memory_budget is None else memory_budget
     rows = CentredRows(X, X.mean(axis=0, dtype=np.float64))
     Yc = np.array(Y, dtype=np.float64)  # a copy: centred in place below
@@ -204,6 +212,15 @@ def cross_validated_pls(
         for i, state in states.items():
             predictions[i] = _refit(X, Y, state, n_components, max_iter, tol) if state.status == "refit" else state.predict(X)
     return [predictions[i] for i in range(len(splits))]
+
+
+def checked_targets(X: np.ndarray, Y: np.ndarray, splits, n_components: int) -> np.ndarray:
+    """Y as `stimuli × targets`; n_components within what every split's training rows and the units allow."""
+    Y = np.asarray(Y)
+    n_train = min(len(train) for train, _ in splits)
+    if not 1 <= n_components <= min(n_train, X.shape[1]):
+        raise ValueError(f"n_components must be in [1, {min(n_train, X.shape[1])}], got {n_components}")
+    return Y[:, None] if Y.ndim == 1 else Y
 
 
 def _group_size(X, Y, splits, n_components: int, budget: int, rows: CentredRows) -> int:
