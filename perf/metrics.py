@@ -2,9 +2,12 @@
 
     python perf/metrics.py                      # 3200 stimuli × 4096 float32 features × 168 neuroids, 16 objects
     python perf/metrics.py --stimuli 800        # a quicker look
+    python perf/metrics.py --case wide          # 640 × 50,176 (a ResNet-18 layer3 at 224 px): kernel-form pls
+    python perf/metrics.py --case wider --no-sklearn --no-end-to-end   # 3200 × 100,000
     BSR_REFERENCE_PYTHON=refenv/bin/python python perf/metrics.py   # also time brainscore-vision 2.4.2 itself
 
-Baselines: scikit-learn's PLSRegression split by split inside the same protocol code (always), and the reference
+Baselines: the primal lockstep pls (the form used before the kernel form, for wide layers), scikit-learn's
+PLSRegression split by split inside the same protocol code (unless --no-sklearn), and the reference
 package's own metric call in a subprocess when BSR_REFERENCE_PYTHON names a Python that has
 brainscore-vision 2.4.2 installed (skipped with a notice otherwise). Also checks that our score equals
 the scikit-learn baseline's.
@@ -37,9 +40,13 @@ from brainscore_registry.metrics import (  # noqa: E402
     load_metric,
     regression,  # noqa: E402
 )
+from brainscore_registry.metrics.pls_kernel import use_kernel  # noqa: E402
 from perf.scenario import build, make_data  # noqa: E402
 
 BSR = str(Path(sys.executable).parent / "bsr")
+CASES = {"tuned": (3200, 4096), "wide": (640, 50_176), "wider": (3200, 100_000)}
+"""(stimuli, float32 features): the shape the primal form was tuned on, a ResNet-18 layer3 at 224 px on a
+640-image benchmark, and a 100k-unit layer on 3200 images."""
 
 REFERENCE = textwrap.dedent("""
     import sys, time, numpy as np
@@ -109,7 +116,11 @@ def main() -> int:
     parser.add_argument("--neuroids", type=int, default=168)
     parser.add_argument("--repetitions", type=int, default=46)
     parser.add_argument("--no-end-to-end", dest="end_to_end", action="store_false", help="skip the bsr score timing")
+    parser.add_argument("--no-sklearn", dest="sklearn", action="store_false", help="skip scikit-learn's split-by-split pls")
+    parser.add_argument("--case", choices=sorted(CASES), help="a named shape (overrides --stimuli and --features)")
     args = parser.parse_args()
+    if args.case:
+        args.stimuli, args.features = CASES[args.case]
     d = make_data(args.stimuli, args.features, args.neuroids, args.repetitions, 16)
     source, target = assemblies(d)
     averaged = average_repetitions(target)
@@ -119,20 +130,28 @@ def main() -> int:
     )
     t_ours, ours = timed(lambda: load_metric("pls")(source, averaged))
     peak = peak_memory(lambda: load_metric("pls")(source, averaged))
-    from sklearn.cross_decomposition import PLSRegression
-
-    regression.REGRESSIONS["sklearn_pls"] = lambda: PLSRegression(n_components=25, scale=False)
-    t_sk, sk = timed(lambda: regression.CrossRegressedCorrelation("sklearn_pls")(source, averaged))
-    t_ic, ic = timed(lambda: load_ceiling("internal_consistency")(target))
-    print(f"pls, ours (exact NIPALS, lockstep) {t_ours:7.2f} s   score {ours.value:.10f}")
+    form = "kernel form" if use_kernel(args.stimuli, args.features) else "primal lockstep"
+    print(f"pls, ours ({form:15s})       {t_ours:7.2f} s   score {ours.value:.10f}")
     print(
         f"pls, ours: peak working memory     {peak / 2**20:7.1f} MiB = {peak / d['source'].nbytes:.2f}× the features "
         f"({d['source'].nbytes / 2**20:.1f} MiB)"
     )
-    print(
-        f"pls, scikit-learn in our protocol {t_sk:8.2f} s   score {sk.value:.10f}   ratio {t_sk / t_ours:.1f}×"
-        f"   max |Δraw| {np.nanmax(np.abs(ours.raw - sk.raw)):.1e}"
-    )
+    if use_kernel(args.stimuli, args.features):
+        t_primal, primal = timed(lambda: primal_score(source, averaged))
+        print(
+            f"pls, primal lockstep (before)     {t_primal:8.2f} s   score {primal.value:.10f}   ratio {t_primal / t_ours:.1f}×"
+            f"   max |Δraw| {np.nanmax(np.abs(ours.raw - primal.raw)):.1e}"
+        )
+    if args.sklearn:
+        from sklearn.cross_decomposition import PLSRegression
+
+        regression.REGRESSIONS["sklearn_pls"] = lambda: PLSRegression(n_components=25, scale=False)
+        t_sk, sk = timed(lambda: regression.CrossRegressedCorrelation("sklearn_pls")(source, averaged))
+        print(
+            f"pls, scikit-learn in our protocol {t_sk:8.2f} s   score {sk.value:.10f}   ratio {t_sk / t_ours:.1f}×"
+            f"   max |Δraw| {np.nanmax(np.abs(ours.raw - sk.raw)):.1e}"
+        )
+    t_ic, ic = timed(lambda: load_ceiling("internal_consistency")(target))
     print(f"internal_consistency, ours        {t_ic:8.2f} s   ceiling {ic.value:.10f}")
     t_e2e = end_to_end(args) if args.end_to_end else None
     reference = os.environ.get("BSR_REFERENCE_PYTHON")
@@ -160,6 +179,18 @@ def main() -> int:
     if t_e2e is not None:
         print(f"whole `bsr score --predictions` vs the reference's pls alone: {t_ref / t_e2e:.1f}× (goal ≥ 15×)")
     return 0
+
+
+def primal_score(source, averaged):
+    """Our pls with the primal lockstep form forced (what wide layers ran before the kernel form)."""
+    from brainscore_registry.metrics import pls_cv
+
+    dispatch = pls_cv.cross_validated_pls
+    pls_cv.cross_validated_pls = pls_cv.primal_cross_validated_pls
+    try:
+        return load_metric("pls")(source, averaged)
+    finally:
+        pls_cv.cross_validated_pls = dispatch
 
 
 def end_to_end(args) -> float:

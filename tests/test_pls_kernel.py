@@ -115,3 +115,22 @@ def test_an_uncertain_split_is_refitted_as_scikit_learn_would(monkeypatch):
     refitted = kernel_cross_validated_pls(X, Y, splits[:2])
     primal = primal_cross_validated_pls(X, Y, splits[:2])
     assert max(np.abs(a - b).max() for a, b in zip(primal, refitted)) <= 1e-7 * max(np.abs(p).max() for p in primal)
+
+
+def test_the_memory_budget_is_the_users_and_changes_no_number(monkeypatch):
+    """$BSR_MEMORY_GB sets how many splits share each pass (primal) and the block size (both forms)."""
+    from brainscore_registry import UserInputError
+    from brainscore_registry.metrics.pls_cv import MIN_BUDGET, block_bytes_for, working_memory
+
+    X, Y, splits = _case(9, 100, 150, 8)  # narrow: the primal form
+    default = primal_cross_validated_pls(X, Y, splits)
+    monkeypatch.setenv("BSR_MEMORY_GB", "0.00001")  # the smallest budget: one split per group
+    assert working_memory(X.nbytes) == MIN_BUDGET
+    assert all(np.array_equal(a, b) for a, b in zip(default, primal_cross_validated_pls(X, Y, splits)))
+    monkeypatch.setenv("BSR_MEMORY_GB", "4")
+    assert working_memory(X.nbytes) == 4 * 2**30
+    assert block_bytes_for(50_176, 4 * 2**30) == 32 * 8 * 50_176  # 32 rows of a wide layer, not one
+    for bad in ("lots", "-1", "inf", "nan"):
+        monkeypatch.setenv("BSR_MEMORY_GB", bad)
+        with pytest.raises(UserInputError, match="BSR_MEMORY_GB"):
+            working_memory(X.nbytes)

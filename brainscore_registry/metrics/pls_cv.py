@@ -26,8 +26,42 @@ import numpy as np
 from .pls import EPS, ExactPLS, coefficients, power_method, svd_flip, vanished
 from .pls import predict as pls_predict
 
-BLOCK_BYTES = 512 << 10  # a block that stays in the L2 cache
+BLOCK_BYTES = 512 << 10  # a block that stays in the L2 cache, when it holds enough rows
+MIN_BLOCK_ROWS = 32  # fewer rows per block make each product a sliver: then the block grows past the cache
 MIN_BUDGET = 32 << 20  # below this, fixed costs dominate: small problems are not worth grouping
+MEMORY_VARIABLE = "BSR_MEMORY_GB"
+"""Environment variable: the working memory (GB) pls may use beyond its inputs; default twice the features."""
+
+
+def working_memory(features_bytes: int) -> int:
+    """The working-memory budget: $BSR_MEMORY_GB when set (a positive number of GB), else twice the
+    features, at least MIN_BUDGET. More memory lets more splits share each pass over the features."""
+    import os
+
+    from ..errors import UserInputError
+
+    given = os.environ.get(MEMORY_VARIABLE)
+    if given is None:
+        return max(2 * features_bytes, MIN_BUDGET)
+    try:
+        gigabytes = float(given)
+    except ValueError:
+        gigabytes = float("nan")
+    if not gigabytes > 0 or gigabytes == float("inf"):
+        raise UserInputError(
+            f"{MEMORY_VARIABLE}={given!r} is not a positive number of GB",
+            field=MEMORY_VARIABLE,
+            fix=f"set {MEMORY_VARIABLE} to e.g. 2 (GB), or unset it for twice the features",
+        )
+    return max(int(gigabytes * 2**30), MIN_BUDGET)
+
+
+def block_bytes_for(n_units: int, budget: int) -> int:
+    """Bytes per block of float64 rows: the cache-sized block when it holds MIN_BLOCK_ROWS rows, else
+    MIN_BLOCK_ROWS rows (at most a sixteenth of the budget): a wide layer gets thick blocks, not one
+    row at a time."""
+    row = 8 * n_units
+    return int(max(BLOCK_BYTES, min(MIN_BLOCK_ROWS * row, budget // 16)))
 CERTAIN = 1e-10  # relative error bound on a tracked residual column norm
 
 
@@ -197,11 +231,12 @@ def primal_cross_validated_pls(
     rows of (X, Y), for every (train, test) pair of row indices; rows in the given order.
 
     Splits are fitted in lockstep groups sized so that the working memory stays within
-    `memory_budget` bytes (default: twice the features, at least 32 MiB); each extra group costs one more set of passes."""
+    `memory_budget` bytes (default: `working_memory(X.nbytes)`: $BSR_MEMORY_GB, else twice the features, at least
+    32 MiB); each extra group costs one more set of passes."""
     Y = checked_targets(X, Y, splits, n_components)
     n, p = X.shape
-    budget = max(2 * X.nbytes, MIN_BUDGET) if memory_budget is None else memory_budget
-    rows = CentredRows(X, X.mean(axis=0, dtype=np.float64))
+    budget = working_memory(X.nbytes) if memory_budget is None else memory_budget
+    rows = CentredRows(X, X.mean(axis=0, dtype=np.float64), block_bytes_for(X.shape[1], budget))
     Yc = np.array(Y, dtype=np.float64)  # a copy: centred in place below
     Yc -= Yc.mean(axis=0)
     shared = rows.rmatmul(np.column_stack([Yc, np.ones(n)]))

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.linalg import pinv
 
 from .pls import EPS, power_method, vanished
-from .pls_cv import CERTAIN, _refit, checked_targets
+from .pls_cv import CERTAIN, _refit, checked_targets, working_memory
 
 VANISHED_KERNEL = 1e-14
 """s_k / s_0 below this: X's residual is rounding noise. Higher than the primal form's 1e-20 because
@@ -167,8 +167,8 @@ def kernel_cross_validated_pls(
     """Test-set predictions of `PLSRegression(n_components, scale=False)` per (train, test) split, as
     `pls_cv.cross_validated_pls` gives them, computed from the stimuli's Gram matrix."""
     Y = checked_targets(X, Y, splits, n_components)
-    if block_bytes is None:  # a quarter of the features (the float64 block and its copies stay under 2×), at most 64 MiB
-        block_bytes = min(GRAM_BLOCK_BYTES, max(1 << 20, X.nbytes // 4))
+    if block_bytes is None:  # a quarter of the budget (the float64 block and its products stay within it), ≤ 64 MiB
+        block_bytes = min(GRAM_BLOCK_BYTES, max(1 << 20, working_memory(X.nbytes) // 8))
     mu = X.mean(axis=0, dtype=np.float64)
     if X.dtype == np.float32:  # scikit-learn's float32 rounding in predict, copied (module docstring)
         K, crosses = gram_and_rounded_cross(X, mu, splits, block_bytes)
