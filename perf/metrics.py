@@ -40,7 +40,7 @@ from brainscore_registry.metrics import (  # noqa: E402
     load_metric,
     regression,  # noqa: E402
 )
-from brainscore_registry.metrics.pls_kernel import use_kernel  # noqa: E402
+from brainscore_registry.metrics.pls_forms import use_kernel  # noqa: E402
 from perf.scenario import build, make_data  # noqa: E402
 
 BSR = str(Path(sys.executable).parent / "bsr")
@@ -183,14 +183,14 @@ def main() -> int:
 
 def primal_score(source, averaged):
     """Our pls with the primal lockstep form forced (what wide layers ran before the kernel form)."""
-    from brainscore_registry.metrics import pls_cv
+    from brainscore_registry.metrics import pls_cv, pls_forms
 
-    dispatch = pls_cv.cross_validated_pls
-    pls_cv.cross_validated_pls = pls_cv.primal_cross_validated_pls
+    dispatch = pls_forms.cross_validated_pls
+    pls_forms.cross_validated_pls = pls_cv.primal_cross_validated_pls
     try:
         return load_metric("pls")(source, averaged)
     finally:
-        pls_cv.cross_validated_pls = dispatch
+        pls_forms.cross_validated_pls = dispatch
 
 
 def end_to_end(args) -> float:

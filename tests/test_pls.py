@@ -83,7 +83,7 @@ LOCKSTEP_CASES = {
 @pytest.mark.parametrize("case", list(LOCKSTEP_CASES))
 @pytest.mark.parametrize("memory_budget", [None, 1])  # 1 byte: every split fitted in a group of its own
 def test_lockstep_cross_validation_matches_per_split_scikit_learn(case, memory_budget):
-    from brainscore_registry.metrics.pls_cv import cross_validated_pls
+    from brainscore_registry.metrics.pls_forms import cross_validated_pls
 
     X, Y, _ = _data(**LOCKSTEP_CASES[case])
     splits = _cv_splits(len(X))
@@ -97,7 +97,7 @@ def test_lockstep_cross_validation_matches_per_split_scikit_learn(case, memory_b
 
 
 def test_lockstep_handles_a_constant_target_and_a_rank_deficient_split():
-    from brainscore_registry.metrics.pls_cv import cross_validated_pls
+    from brainscore_registry.metrics.pls_forms import cross_validated_pls
 
     X, Y, _ = _data(120, 50, 6)
     Y[:, 0] = 7.0  # zeroed by scikit-learn from the start: NaN r later, not a crash
@@ -120,7 +120,7 @@ def test_lockstep_handles_a_constant_target_and_a_rank_deficient_split():
 def test_lockstep_working_memory_stays_within_twice_the_features():
     import tracemalloc
 
-    from brainscore_registry.metrics.pls_cv import cross_validated_pls
+    from brainscore_registry.metrics.pls_forms import cross_validated_pls
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1600, 2048), dtype=np.float32)

@@ -11,8 +11,9 @@ import warnings
 import numpy as np
 import pytest
 
-from brainscore_registry.metrics.pls_cv import cross_validated_pls, primal_cross_validated_pls
-from brainscore_registry.metrics.pls_kernel import gram, kernel_cross_validated_pls, use_kernel
+from brainscore_registry.metrics.pls_cv import primal_cross_validated_pls
+from brainscore_registry.metrics.pls_forms import cross_validated_pls, use_kernel
+from brainscore_registry.metrics.pls_kernel import gram, kernel_cross_validated_pls
 from brainscore_registry.metrics.splits import shuffle_splits
 
 SCORE_TOLERANCE = 1e-9

@@ -204,18 +204,6 @@ def _start(
     return _Split(train, test, rows.mu + x_offset, y_mean, x_offset, y_offset, C0, alive, norms, n_components)
 
 
-def cross_validated_pls(X: np.ndarray, Y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], **options) -> list[np.ndarray]:
-    """Test-set predictions of `PLSRegression(n_components, scale=False)` per split: the kernel form
-    (pls_kernel.py) when units are at least twice the stimuli, the primal lockstep form otherwise; the
-    same numbers either way."""
-    from .pls_kernel import kernel_cross_validated_pls, use_kernel
-
-    if use_kernel(*np.shape(X)):
-        options.pop("memory_budget", None)
-        return kernel_cross_validated_pls(X, Y, splits, **options)
-    return primal_cross_validated_pls(X, Y, splits, **options)
-
-
 def primal_cross_validated_pls(
     X: np.ndarray,
     Y: np.ndarray,

@@ -60,13 +60,6 @@ def gram(X: np.ndarray, mu: np.ndarray, block_bytes: int = GRAM_BLOCK_BYTES) -> 
     return K
 
 
-def use_kernel(n_stimuli: int, n_units: int) -> bool:
-    """The kernel form when units are at least twice the stimuli: forming the n × n Gram matrix then
-    costs less than the primal form's passes over the units (2 per component), and its state is
-    n-sized instead of p-sized per split."""
-    return n_units >= 2 * n_stimuli
-
-
 def _centred(K: np.ndarray) -> np.ndarray:
     """H K H: a Gram matrix of rows centred by their own mean."""
     row = K.mean(axis=1)
@@ -165,7 +158,7 @@ def kernel_cross_validated_pls(
     on_component=None,
 ) -> list[np.ndarray]:
     """Test-set predictions of `PLSRegression(n_components, scale=False)` per (train, test) split, as
-    `pls_cv.cross_validated_pls` gives them, computed from the stimuli's Gram matrix."""
+    `pls_cv.primal_cross_validated_pls` gives them, computed from the stimuli's Gram matrix."""
     Y = checked_targets(X, Y, splits, n_components)
     if block_bytes is None:  # a quarter of the budget (the float64 block and its products stay within it), ≤ 64 MiB
         block_bytes = min(GRAM_BLOCK_BYTES, max(1 << 20, working_memory(X.nbytes) // 8))

@@ -262,7 +262,7 @@ class CrossRegressedCorrelation(Metric):
             test_rows = test[np.argsort(target_ids[test], kind="stable")]
             splits.append((train_rows, test_rows))
         if self.regression == "pls":  # every split at once, sharing the passes over the features
-            from .pls_cv import cross_validated_pls
+            from .pls_forms import cross_validated_pls
 
             Y_by_source = np.empty_like(Y_all)
             Y_by_source[source_index] = Y_all
