@@ -68,7 +68,7 @@ def du(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
 def prune(
     older_than: str = typer.Option(None, "--older-than", help="Remove what was last used longer ago, e.g. 30d, 12h."),
     max_size: str = typer.Option(None, "--max-size", help="Then remove the least recently used until each cache fits, e.g. 5GB."),
-    only: str = typer.Option(None, "--only", help="activations or dvc (default: both)."),
+    only: str = typer.Option(None, "--only", help="activations, scores or dvc (default: all)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; remove nothing."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

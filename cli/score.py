@@ -35,6 +35,7 @@ def _row(run) -> dict:
         "layer": _layer(run),
         "skipped": None,
         "warnings": list(score.warnings),
+        "cached": run.cached,
     }
 
 
@@ -70,6 +71,9 @@ def score(
     ),
     max_layer_gb: float = MAX_LAYER_GB,
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Write the record through a symbolic link at --out."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Recompute every score, even one already computed from the same inputs, code and setting."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Score local PyTorch models (or a predictions file) on benchmarks; write one signed record each.
@@ -79,10 +83,13 @@ def score(
     with --layers). Every layer is sized (one image through the network) and checked before any is
     extracted: a layer above --max-layer-gb is refused, a layer the metric cannot use (pls needs 25
     units) is skipped with a note and no record. Layers are extracted, scored and dropped one at a time.
+    A score already computed from the same model (or predictions file), data, spec, code and numeric
+    setting comes from the score cache and is signed into a fresh record ("cached" in the output).
 
     Example: bsr score -b Synthetic2026.V4-pls -m examples/models/convnet4/card.yaml -m examples/models/widenet/card.yaml
     """
     from brainscore_registry.runs.records import has_key, key_id, keys_dir, public_key
+    from brainscore_registry.runs.score_cache import score_cache_disabled
     from brainscore_registry.runs.session import score_session
 
     with user_errors(), RichProgress(not as_json) as progress:
@@ -99,17 +106,18 @@ def score(
                 load_brain_model(card, device=device, bf16=bf16, batch_size=batch_size, progress=progress) for card in models
             ]
         new_key = not has_key()
-        outcome = score_session(
-            reg,
-            benchmarks,
-            models=brain_models,
-            predictions=files,
-            out=out_path,
-            layers=layers,
-            max_layer_gb=max_layer_gb,
-            progress=progress,
-            follow_symlinks=follow_symlinks,
-        )
+        with score_cache_disabled(no_cache):
+            outcome = score_session(
+                reg,
+                benchmarks,
+                models=brain_models,
+                predictions=files,
+                out=out_path,
+                layers=layers,
+                max_layer_gb=max_layer_gb,
+                progress=progress,
+                follow_symlinks=follow_symlinks,
+            )
     if new_key:
         err.print(f"Created a signing key {key_id(public_key())} under {keys_dir()} (see `bsr keys show`).")
     rows = [_row(run) for run in outcome.runs]
@@ -121,7 +129,9 @@ def score(
         table.add_column(column, overflow="fold")
     for r in rows:
         numbers = (f"{r[k]:.4f}" for k in ("raw", "ceiling", "score", "error"))
-        table.add_row(f"{r['benchmark']} v{r['version']}", r["model"], *numbers, r["record"])
+        table.add_row(
+            f"{r['benchmark']} v{r['version']}", r["model"], *numbers, r["record"] + (" (cached)" if r["cached"] else "")
+        )
     out.print(table)
     _print_warnings(rows)
     _print_skipped(outcome.skipped)

@@ -1,9 +1,11 @@
 """What this machine keeps for itself, and keeping it bounded (`bsr cache du`, `bsr cache prune`).
 
-Two caches live under `$BSR_HOME/cache/`:
+Three caches live under `$BSR_HOME/cache/`:
 
 - `activations/`: model activations keyed by content (models/activation_cache.py). Any entry may go at
   any time: it is recomputed when next needed.
+- `scores/`: ceiled scores keyed by everything that determines them (runs/score_cache.py): small; any
+  may go, and is recomputed when next needed.
 - `dvc/`: the content-addressed DVC cache that every registry on the machine shares. An object that is
   hardlinked into a workspace (link count above 1) is in use, and is never pruned. An object only the
   cache holds can be fetched again from a remote, so it may go. Directory manifests (`.dir`) are small
@@ -27,7 +29,7 @@ from ..paths import bsr_home
 
 GRACE = 600.0
 STALE_TEMPORARY = 86_400.0
-CACHES = ("activations", "dvc")
+CACHES = ("activations", "scores", "dvc")
 
 
 def cache_root(name: str) -> Path:

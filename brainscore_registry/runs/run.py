@@ -27,6 +27,7 @@ from ..store.sources import UnavailableError
 from ..store.transfers import pull, resolve_targets
 from .environment import code_info, environment_info
 from .records import RECORD_SCHEMA, TOLERANCES, ModelPart, ScoreRecord, sign, signer, write_record
+from .score_cache import ScoreCache, numeric_setting, score_key
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -46,6 +47,7 @@ class Subject:
     threads: int | None  # None: the BLAS library's own count is recorded
     responses: Callable[[BenchmarkData], xr.DataArray]
     model: TorchBrainModel | None = None
+    setting: str | None = None  # the model's numeric setting (device, bf16, torch, threads), part of a score's key
 
     @classmethod
     def of_model(cls, model: TorchBrainModel) -> Subject:
@@ -60,7 +62,7 @@ class Subject:
             readout_layer=identity["readout_layer"],
             visual_degrees=identity["visual_degrees"],
         )
-        return cls(part, model.device, model.threads, lambda data: model_responses(data, model), model)
+        return cls(part, model.device, model.threads, lambda data: model_responses(data, model), model, model.numeric_setting())
 
     @classmethod
     def of_predictions(cls, predictions: Predictions) -> Subject:
@@ -77,6 +79,7 @@ class ScoredRun:
     score: BenchmarkScore
     record: ScoreRecord
     path: Path
+    cached: bool = False  # the score came from the score cache (runs/score_cache.py), re-signed
 
 
 def ensure_local(registry: Registry, spec: BenchmarkSpec, progress: Progress | None = None) -> list[str]:
@@ -115,7 +118,14 @@ def metric_part(spec: BenchmarkSpec) -> dict:
     return {"name": spec.metric.name, "params": spec.metric.params, **({"plugins": plugins} if plugins else {})}
 
 
-def make_record(spec: BenchmarkSpec, data: BenchmarkData, score: BenchmarkScore, subject: Subject, started: str) -> ScoreRecord:
+def make_record(
+    spec: BenchmarkSpec,
+    data: BenchmarkData,
+    score: BenchmarkScore,
+    subject: Subject,
+    started: str,
+    environment: dict | None = None,
+) -> ScoreRecord:
     spec_json = spec.model_dump(mode="json")
     record = ScoreRecord(
         schema=RECORD_SCHEMA,
@@ -131,7 +141,7 @@ def make_record(spec: BenchmarkSpec, data: BenchmarkData, score: BenchmarkScore,
         score=score.to_json(),
         model=subject.part,
         code=code_info(),
-        environment=environment_info(subject.device, subject.threads),
+        environment=environment or environment_info(subject.device, subject.threads),
         seeds=SEEDS,
         tolerance=TOLERANCES,
         timestamps={"started": started, "finished": _now()},
@@ -143,12 +153,21 @@ def make_record(spec: BenchmarkSpec, data: BenchmarkData, score: BenchmarkScore,
 def score_and_record(
     data: BenchmarkData, subject: Subject, path: Path, label: str, progress: Progress | None = None
 ) -> ScoredRun:
-    """Score a subject on a benchmark whose data are loaded, sign the record and write it to `path`."""
+    """Score a subject on a benchmark whose data are loaded, sign the record and write it to `path`. A
+    score already computed from the same inputs, code and setting comes from the score cache."""
     started = _now()
-    score = evaluate(data, subject.responses(data), progress)
-    record = make_record(data.spec, data, score, subject, started)
+    environment = environment_info(subject.device, subject.threads)
+    setting = numeric_setting(environment, subject.setting)
+    key = score_key(data.spec.fingerprint(), data.versions, subject.part.model_dump(mode="json"), setting, code_info())
+    cache = ScoreCache()
+    score = cache.get(key)
+    cached = score is not None
+    if score is None:
+        score = evaluate(data, subject.responses(data), progress)
+        cache.put(key, score)
+    record = make_record(data.spec, data, score, subject, started, environment)
     write_record(record, path)
-    return ScoredRun(data.spec, label, score, record, path)
+    return ScoredRun(data.spec, label, score, record, path, cached)
 
 
 def record_run(
