@@ -71,4 +71,7 @@ app.command("demo")(demo.demo)
 
 
 def main() -> None:
+    from brainscore_registry import timings
+
+    timings.mark_start()
     app()

@@ -100,11 +100,13 @@ def score(
 
             files = Predictions(predictions)
         elif models and predictions is None:
+            from brainscore_registry import timings
             from brainscore_registry.models.torch_model import load_brain_model
 
-            brain_models = [
-                load_brain_model(card, device=device, bf16=bf16, batch_size=batch_size, progress=progress) for card in models
-            ]
+            with timings.stage("model build"):
+                brain_models = [
+                    load_brain_model(card, device=device, bf16=bf16, batch_size=batch_size, progress=progress) for card in models
+                ]
         new_key = not has_key()
         with score_cache_disabled(no_cache):
             outcome = score_session(

@@ -47,13 +47,20 @@ class Scenario:
     data: dict
 
 
-def _stimuli(directory: Path, ids: np.ndarray, objects: np.ndarray) -> tuple[Path, Path, dict]:
+def _stimuli(directory: Path, ids: np.ndarray, objects: np.ndarray, image_size: int | None = None) -> tuple[Path, Path, dict]:
+    """Placeholder 8 px images, or (with `image_size`) a different smooth random image per stimulus, as a
+    network that looks at them needs."""
     images = directory / "images"
     images.mkdir(parents=True)
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (128, 128, 128)).save(buffer, format="PNG")
+    rng = np.random.default_rng(1)
     for stimulus_id in ids:
-        (images / f"{stimulus_id}.png").write_bytes(buffer.getvalue())
+        if image_size is None:
+            (images / f"{stimulus_id}.png").write_bytes(buffer.getvalue())
+            continue
+        coarse = (rng.uniform(0, 255, (image_size // 16, image_size // 16, 3))).astype(np.uint8)
+        Image.fromarray(coarse).resize((image_size, image_size), Image.BILINEAR).save(images / f"{stimulus_id}.png")
     table = directory / "stimuli.csv"
     table.write_text("stimulus_id,filename,object_name\n" + "".join(f"{i},{i}.png,{o}\n" for i, o in zip(ids, objects)))
     meta = _meta(f"{NAME}.images", f"PERF: {len(ids)} placeholder images.")
@@ -71,12 +78,14 @@ def _meta(identifier: str, description: str, **extra) -> dict:
     }
 
 
-def build(directory: Path, n_stim: int, n_feat: int, n_neur: int, n_rep: int, metric: str = "pls") -> Scenario:
+def build(
+    directory: Path, n_stim: int, n_feat: int, n_neur: int, n_rep: int, metric: str = "pls", image_size: int | None = None
+) -> Scenario:
     """A registry at `directory/registry` with `<NAME>.IT-<metric>` over an IT assembly, and the model
     features as a predictions NetCDF at `directory/predictions.nc`."""
     data = make_data(n_stim, n_feat, n_neur, n_rep, 16)
     registry = Registry.init(directory / "registry")
-    images, table, meta = _stimuli(directory / "raw", data["ids"], data["objects"])
+    images, table, meta = _stimuli(directory / "raw", data["ids"], data["objects"], image_size)
     stimuli = register_stimulus_set(images, table, meta, registry=registry).version
     n, r, q = data["target"].shape
     recordings = xr.DataArray(
@@ -110,7 +119,7 @@ def build(directory: Path, n_stim: int, n_feat: int, n_neur: int, n_rep: int, me
         "version": 1,
         "description": f"PERF: IT {metric}, 10 stratified splits, split-half ceiling.",
         "assembly": str(assembly),
-        "procedure": {"region": "IT", "time_bins": [[70, 170]]},
+        "procedure": {"region": "IT", "time_bins": [[70, 170]], **({"visual_degrees": 8} if image_size else {})},
         "metric": {"name": metric, "params": {"stratification_coord": "object_name"}},
         "ceiling": {"method": "internal_consistency"},
         "normalization": "r2_over_ceiling",

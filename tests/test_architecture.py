@@ -3,7 +3,7 @@ by a command that does not need it.
 
 Layers, lowest first (a module may import its own layer and the ones below, never above):
 
-    base (errors, paths, progress, local_secret) ← data ← store ← metrics ← benchmarks ← models ← runs
+    base (errors, paths, progress, local_secret, timings) ← data ← store ← metrics ← benchmarks ← models ← runs
         ← packaging ← synthetic ← cli
 
 `metrics` imports nothing of the package but `errors` (metrics know nothing of storage); nothing in the
@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "brainscore_registry"
 LAYERS = ["base", "data", "store", "metrics", "benchmarks", "models", "runs", "packaging", "synthetic"]
-BASE = {"errors", "paths", "progress", "local_secret"}
+BASE = {"errors", "paths", "progress", "local_secret", "timings"}
 
 
 def module_name(path: Path) -> str:

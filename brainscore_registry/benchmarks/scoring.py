@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .. import timings
 from ..data.assemblies import stimulus_ids_of
 from ..data.stimuli import MAX_IMAGE_PIXELS
 from ..errors import UserInputError
@@ -201,8 +202,9 @@ def evaluate(data: BenchmarkData, source: xr.DataArray, progress=None) -> Benchm
     if named is not None:  # named in the spec: must exist, even the default (which alone may be absent)
         require_stratification(target, named)
     with ThreadPoolExecutor(1, thread_name_prefix="bsr-ceiling") as pool:
-        ceiling = pool.submit(ceiling_for, spec, target, ceiling_method)
-        raw = metric(source, average_repetitions(target) if data.kind == "neural" else target)
+        ceiling = pool.submit(timings.timed("ceiling", ceiling_for), spec, target, ceiling_method)
+        with timings.stage("metric"):
+            raw = metric(source, average_repetitions(target) if data.kind == "neural" else target)
         score = ceil_score(raw, ceiling.result(), spec.normalization_name, spec.normalization_params)
     return _with_warnings(score, similarity_warnings(data, raw))
 

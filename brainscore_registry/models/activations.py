@@ -22,18 +22,22 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from .. import timings
 from ..errors import UserInputError, did_you_mean, preview
 
 
 def resolve_device(device: str) -> str:
+    """The device to compute on. `cpu` needs no torch import (a warm score may never run the network)."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise UserInputError(f"unknown device {device!r}", field="device", fix="use auto, cpu or cuda")
+    if device == "cpu":
+        return device
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
+    if not torch.cuda.is_available():
         raise UserInputError("--device cuda, but no CUDA device is available", field="device", fix="use --device cpu or auto")
-    if device not in ("cpu", "cuda"):
-        raise UserInputError(f"unknown device {device!r}", field="device", fix="use auto, cpu or cuda")
     return device
 
 
@@ -130,10 +134,11 @@ def extract(
                 x = torch.from_numpy(pixels).to(device, non_blocking=True)
                 rows[0] = slice(done, done + len(batch))
                 seen.clear()
-                try:
-                    network(x)
-                except _Enough:
-                    pass
+                with timings.stage("forward"):
+                    try:
+                        network(x)
+                    except _Enough:
+                        pass
                 _require_ran(layers, seen)
                 done += len(batch)
                 if on_batch:
@@ -242,9 +247,10 @@ def _prepared(images: Iterable[Image.Image], batch_size: int, preprocessing, pre
     on a CPU thread while the device runs the current one."""
 
     def prepare(batch):
-        return batch, np.stack([preprocess(image, preprocessing) for image in batch])
+        with timings.stage("read/decode/preprocess"):
+            return batch, np.stack([preprocess(image, preprocessing) for image in batch])
 
-    batches = _batches(images, batch_size)
+    batches = _timed_batches(images, batch_size)
     if not prefetch:
         yield from map(prepare, batches)
         return
@@ -257,6 +263,17 @@ def _prepared(images: Iterable[Image.Image], batch_size: int, preprocessing, pre
             pending = following
         if pending is not None:
             yield pending.result()
+
+
+def _timed_batches(images: Iterable[Image.Image], size: int):
+    """`_batches`, with the reading and decoding of each batch's images timed."""
+    iterator = _batches(images, size)
+    while True:
+        with timings.stage("read/decode/preprocess"):
+            batch = next(iterator, None)
+        if batch is None:
+            return
+        yield batch
 
 
 def _batches(images: Iterable[Image.Image], size: int):

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..benchmarks.scoring import BenchmarkData, load_benchmark_data, run_benchmark
+from ..benchmarks.scoring import BenchmarkData, run_benchmark
 from ..benchmarks.specs import BenchmarkSpec
 from ..data.metadata import read_yaml
 from ..errors import UserInputError
@@ -40,7 +40,7 @@ from ..models.torch_model import TorchBrainModel
 from ..paths import write_atomic
 from ..progress import Progress
 from ..store.registry import Registry
-from .run import ScoredRun, Subject, ensure_local, score_and_record
+from .run import ScoredRun, Subject, local_benchmark_data, score_and_record
 
 GIB = 1 << 30
 DEFAULT_MAX_LAYER_GB = 1.0
@@ -236,8 +236,7 @@ def map_layers(
     names = model.select_layers(layers)
     data, jobs, skipped = {}, [], {}
     for spec in specs:
-        ensure_local(registry, spec, progress)
-        data[spec.id] = load_benchmark_data(spec, registry)
+        data[spec.id] = local_benchmark_data(registry, spec, progress)
         planned, left_out = plan_layers(spec, data[spec.id], model, names, lambda _layer: None)
         jobs += planned
         for item in left_out:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import timings
 from ..benchmarks.plugins import pins_of
 from ..benchmarks.scoring import BenchmarkData, evaluate, load_benchmark_data, model_responses
 from ..benchmarks.specs import BenchmarkSpec
@@ -165,8 +166,9 @@ def score_and_record(
     if score is None:
         score = evaluate(data, subject.responses(data), progress)
         cache.put(key, score)
-    record = make_record(data.spec, data, score, subject, started, environment)
-    write_record(record, path)
+    with timings.stage("record"):
+        record = make_record(data.spec, data, score, subject, started, environment)
+        write_record(record, path)
     return ScoredRun(data.spec, label, score, record, path, cached)
 
 
@@ -176,5 +178,11 @@ def record_run(
     """Pull what the spec pins, score, sign and write the record to `path` (checked first: not a
     directory, device or symlink)."""
     path = check_output_file(path, field="record")
-    ensure_local(registry, spec, progress)
-    return score_and_record(load_benchmark_data(spec, registry), subject, path, label, progress)
+    return score_and_record(local_benchmark_data(registry, spec, progress), subject, path, label, progress)
+
+
+def local_benchmark_data(registry: Registry, spec: BenchmarkSpec, progress: Progress | None = None) -> BenchmarkData:
+    """The spec's pinned data, pulled when they are not here, loaded."""
+    with timings.stage("data (pull, load)"):
+        ensure_local(registry, spec, progress)
+        return load_benchmark_data(spec, registry)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..benchmarks.scoring import BenchmarkData, load_benchmark_data
+from ..benchmarks.scoring import BenchmarkData
 from ..benchmarks.specs import BenchmarkSpec, find_spec
 from ..errors import UserInputError
 from ..models.predictions import Predictions
@@ -34,7 +34,7 @@ from .layer_sweep import (
     score_layer,
 )
 from .records import ensure_key
-from .run import ScoredRun, Subject, ensure_local, record_run
+from .run import ScoredRun, Subject, local_benchmark_data, record_run
 
 
 @dataclass
@@ -116,8 +116,7 @@ def plan_session(
     probed and sized against `bound`, unusable selected layers skipped, record paths writable."""
     data = {}
     for spec in specs:
-        ensure_local(registry, spec, progress)
-        data[spec.id] = load_benchmark_data(spec, registry)
+        data[spec.id] = local_benchmark_data(registry, spec, progress)
     jobs: list[LayerJob] = []
     skipped: list[SkippedLayer] = []
     for spec in specs:
