@@ -77,7 +77,8 @@ REFERENCE = textwrap.dedent("""
         "region": ("neuroid", ["IT"] * q)})
     averaged = average_repetition(target)
     source = activations.transpose("presentation", "neuroid")
-    source = source.assign_coords(object_name=("presentation", [dict(zip(d["ids"], d["objects"]))[s] for s in source["stimulus_id"].values]))
+    objects = dict(zip(d["ids"], d["objects"]))
+    source = source.assign_coords(object_name=("presentation", [objects[s] for s in source["stimulus_id"].values]))
     t = time.perf_counter(); score = load_metric("pls")(source, averaged); metric = time.perf_counter() - t
     t = time.perf_counter(); ceiling = load_ceiling("internal_consistency")(target); ceil = time.perf_counter() - t
     print(json.dumps({"imports": imports, "model build": build, "extract": extract, "metric": metric, "ceiling": ceil,
@@ -167,10 +168,8 @@ def main() -> int:
         for stage in STAGES:
             print(f"{stage:28s}" + "".join(f"{run[1].get(stage, 0.0):14.2f}" for run in runs.values()))
         overlapping = {"ceiling"}  # runs on a second thread during the metric
-        print(
-            f"{'other (imports on use, planning)':28s}"
-            + "".join(f"{run[0] - sum(v for k, v in run[1].items() if k in STAGES and k not in overlapping):14.2f}" for run in runs.values())
-        )
+        other = [run[0] - sum(v for k, v in run[1].items() if k in STAGES and k not in overlapping) for run in runs.values()]
+        print(f"{'other (imports on use, planning)':28s}" + "".join(f"{seconds:14.2f}" for seconds in other))
         print(f"{'whole command (wall)':28s}" + "".join(f"{run[0]:14.2f}" for run in runs.values()))
         print(f"{'score from the score cache':28s}" + "".join(f"{str(run[2]['cached']):>14s}" for run in runs.values()))
         cold, warm = runs["cold"][0], runs["warm"][0]
