@@ -105,7 +105,8 @@ def score(
 
             with timings.stage("model build"):
                 brain_models = [
-                    load_brain_model(card, device=device, bf16=bf16, batch_size=batch_size, progress=progress) for card in models
+                    load_brain_model(card, device=device, bf16=bf16, batch_size=batch_size, progress=progress, registry=reg)
+                    for card in models
                 ]
         new_key = not has_key()
         with score_cache_disabled(no_cache):
@@ -240,7 +241,7 @@ def reproduce(
         else:
             from brainscore_registry.models.torch_model import load_brain_model
 
-            subject = Subject.of_model(load_brain_model(model, device=device, progress=progress))
+            subject = Subject.of_model(load_brain_model(model, device=device, progress=progress, registry=reg))
         result = reproduce_record(record, reg, subject, progress)
     rows = result.rows
     summary = {
@@ -295,7 +296,7 @@ def map_layers(
     with user_errors(), RichProgress(not as_json) as progress:
         reg = registry()
         specs = [find_spec(reg.root, b) for b in benchmarks]
-        brain_model = load_brain_model(model, device=device, progress=progress)
+        brain_model = load_brain_model(model, device=device, progress=progress, registry=reg)
         mapping = map_best_layers(reg, specs, brain_model, progress, layers=layers, max_layer_gb=max_layer_gb)
         if not dry_run:
             write_card_layers(brain_model.card.path, mapping.best)

@@ -3,8 +3,8 @@
     python perf/extraction.py                           # examples/models/convnet4, CPU, 512 images
     python perf/extraction.py --network resnet18 --images 2048 --device cuda --batch-size 256
 
-`--network resnet18` builds a ResNet-18-shaped network in the script (random weights, nothing
-downloaded) at 224×224. Reported: images/s of (1) the bare forward pass over preprocessed tensors
+`--network resnet18` (or `resnet50`) builds a ResNet-18- (ResNet-50-) shaped network in the script
+(random weights, nothing downloaded) at 224×224. Reported: images/s of (1) the bare forward pass over preprocessed tensors
 already on the device, (2) the platform, cold (PNG decoding, placement, preprocessing, hooks, device
 buffers, one copy to the host, cache write), (3) the platform again, from the activation cache; and the
 ratios platform/bare (goal ≥ 0.5) and cached/cold.
@@ -49,6 +49,32 @@ RESNET = textwrap.dedent("""
             layers.append(nn.Sequential(Block(cin, cout, stride), Block(cout, cout, 1)))
             cin = cout
         return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000))
+
+    class Bottleneck(nn.Module):
+        def __init__(self, cin, width, stride):
+            super().__init__()
+            cout = 4 * width
+            self.a = nn.Sequential(nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+                                   nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width),
+                                   nn.ReLU(inplace=True),
+                                   nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout))
+            self.skip = nn.Sequential() if stride == 1 and cin == cout else nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return torch.relu(self.a(x) + self.skip(x))
+
+    def build50():
+        torch.manual_seed(0)
+        stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+                             nn.MaxPool2d(3, 2, 1))
+        layers = [stem]
+        cin = 64
+        for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+            stage = [Bottleneck(cin, width, stride)] + [Bottleneck(4 * width, width, 1) for _ in range(blocks - 1)]
+            layers.append(nn.Sequential(*stage))
+            cin = 4 * width
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, 1000))
 """)
 
 
@@ -57,8 +83,9 @@ def network_card(name: str, directory: Path) -> tuple[Path, str]:
     if name == "convnet4":
         return Path(__file__).resolve().parents[1] / "examples" / "models" / "convnet4" / "card.yaml", "stage4"
     (directory / "resnet.py").write_text(RESNET)
+    factory = "build50" if name == "resnet50" else "build"
     (directory / "card.yaml").write_text(
-        "name: resnet18_random\nfactory: resnet.py:build\npreprocessing: {image_size: 224}\nvisual_degrees: 8\n"
+        f"name: {name}_random\nfactory: resnet.py:{factory}\npreprocessing: {{image_size: 224}}\nvisual_degrees: 8\n"
         "layers: {IT: '4'}\nreadout_layer: '5'\n"
     )
     return directory / "card.yaml", "4"
@@ -107,7 +134,7 @@ def bare_forward(network, n: int, size: int, batch_size: int, device: str) -> fl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--network", choices=["convnet4", "resnet18"], default="convnet4")
+    parser.add_argument("--network", choices=["convnet4", "resnet18", "resnet50"], default="convnet4")
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--image-size", type=int, default=None, help="stored image side (default: the network's input)")
     parser.add_argument("--batch-size", type=int, default=64)

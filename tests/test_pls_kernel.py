@@ -135,3 +135,17 @@ def test_the_memory_budget_is_the_users_and_changes_no_number(monkeypatch):
         monkeypatch.setenv("BSR_MEMORY_GB", bad)
         with pytest.raises(UserInputError, match="BSR_MEMORY_GB"):
             working_memory(X.nbytes)
+
+
+@pytest.mark.parametrize("seed", [0, 1], ids=["float64", "float32"])
+def test_the_torch_path_gives_the_host_numbers(seed):
+    """What `--device cuda` runs (compute.py), on the host's torch here: the same predictions to rounding."""
+    from brainscore_registry.metrics.compute import compute_on
+
+    X, Y, splits = _case(seed, *CASES[seed])
+    host = kernel_cross_validated_pls(X, Y, splits)
+    with compute_on("cpu"):
+        device = kernel_cross_validated_pls(X, Y, splits)
+    scale = max(np.abs(p).max() for p in host)
+    assert max(np.abs(a - b).max() for a, b in zip(host, device)) <= 1e-9 * scale
+    assert np.abs(_scores(Y, splits, host) - _scores(Y, splits, device)).max() <= SCORE_TOLERANCE

@@ -69,10 +69,9 @@ def _update_numeric(h: "hashlib._Hash", block: np.ndarray) -> None:
     block = np.ascontiguousarray(block)
     if block.dtype.byteorder == ">":
         block = block.astype(block.dtype.newbyteorder("<"))
-    if block.dtype.kind == "f":
-        nan = np.isnan(block)
-        if nan.any():
-            block = np.where(nan, block.dtype.type(np.nan), block)
+    # max() propagates NaN, so it finds whether there is one without a boolean array the size of the block
+    if block.dtype.kind == "f" and block.size and np.isnan(block.max()):
+        block = np.where(np.isnan(block), block.dtype.type(np.nan), block)
     h.update(memoryview(block).cast("B"))
 
 
@@ -95,7 +94,7 @@ def _slabs(variable: xr.Variable, slab_bytes: int) -> Iterator[np.ndarray]:
     row_bytes = max(1, math.prod(variable.shape[1:])) * max(variable.dtype.itemsize, 8)
     step = max(1, slab_bytes // row_bytes)
     starts = range(0, variable.shape[0], step)
-    if len(starts) == 1:
+    if len(starts) <= 1:
         yield np.asarray(variable.values)
         return
     # read (and decompress) the next slab while this one is hashed: both release the GIL

@@ -8,18 +8,23 @@ dtype zarr hands back, so downstream code sees one string type.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import google_crc32c
 import numpy as np
 import xarray as xr
 import zarr
+from numcodecs import Zstd
 from zarr.codecs import ZstdCodec
+from zarr.core.indexing import morton_order_iter
 
 from .hashing import is_string_dtype
 
@@ -27,6 +32,7 @@ ZSTD_LEVEL = 3
 CHUNK_BYTES = 4 << 20
 SHARD_BYTES = 32 << 20  # ~32 shards per GB: few files for DVC, enough to keep both cores busy
 PARALLEL_BYTES = 64 << 20  # data variables at least this large are written shard-parallel
+WRITE_THREADS = 0  # shard writers; 0: one per core, plus one
 CODEC_BATCH = 16  # inner chunks of a shard encoded/decoded concurrently (zarr's default, 1, is serial)
 
 
@@ -96,7 +102,9 @@ def write_store(ds: xr.Dataset, path: str | Path) -> None:
 
 def _write_shards_in_parallel(group: zarr.Group, name: str, variable: xr.Variable, spec: dict) -> None:
     """The array as xarray would declare it (dimension names, attributes; no fill-value masking),
-    its shards encoded concurrently: zstd releases the GIL, so this scales with cores."""
+    its shards encoded concurrently: zstd releases the GIL, so this scales with cores. Shard files
+    are written directly (`_encode_shard`), byte for byte what zarr-python writes, when the layout
+    allows; zarr-python writes them otherwise."""
     array = group.create_array(
         name,
         shape=variable.shape,
@@ -109,12 +117,112 @@ def _write_shards_in_parallel(group: zarr.Group, name: str, variable: xr.Variabl
         attributes=dict(variable.attrs),
     )
     values, rows = np.asarray(variable.values), spec["shards"][0]
+    root = _array_dir(group, name)
+    sharding = _direct_layout(values, array) if root is not None else None
+    if sharding is not None:
+        write = _direct_shard_writer(array, values, root, sharding)
+        jobs = list(itertools.product(*(range(math.ceil(n / s)) for n, s in zip(values.shape, array.shards))))
+    else:
 
-    def write(start: int) -> None:
-        array[start : start + rows] = values[start : start + rows]
+        def write(start: int) -> None:
+            array[start : start + rows] = values[start : start + rows]
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(write, range(0, variable.shape[0], rows)))
+        jobs = range(0, variable.shape[0], rows)
+    # one worker more than cores: a shard being fsynced waits on the disk, not on a core
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS or (os.cpu_count() or 1) + 1) as pool:
+        list(pool.map(write, jobs))
+
+
+MAX_UINT_64 = 2**64 - 1  # an empty slot in a shard index
+
+
+def _array_dir(group: zarr.Group, name: str) -> Path | None:
+    """The directory of array `name` in a local directory store, else None (no direct writes)."""
+    root = getattr(group.store, "root", None)
+    if not isinstance(group.store, zarr.storage.LocalStore) or root is None:
+        return None
+    return Path(root) / group.path / name if group.path else Path(root) / name
+
+
+def _direct_layout(values: np.ndarray, array: zarr.Array):
+    """The layout `_encode_shard` reproduces exactly: numeric little-endian values, bytes → zstd(checksum) inner chunks, the shard
+    index at the end checksummed by crc32c, all-zero chunks left out (zarr's `write_empty_chunks=False`
+    with fill value 0): the array's sharding codec, or None when anything else must go through zarr-python."""
+    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
+
+    metadata = array.metadata
+    codecs = getattr(metadata, "codecs", ())
+    if sys.byteorder != "little" or values.dtype.kind not in "biuf" or values.dtype.byteorder == ">" or values.ndim == 0:
+        return None
+    if len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
+        return None
+    sharding = codecs[0]
+    inner, index = list(sharding.codecs), list(sharding.index_codecs)
+    exact = (
+        sharding.index_location.value == "end"
+        and len(inner) == 2
+        and isinstance(inner[0], BytesCodec)
+        and getattr(inner[0].endian, "value", "little") == "little"
+        and isinstance(inner[1], ZstdCodec)
+        and inner[1].checksum
+        and len(index) == 2
+        and isinstance(index[0], BytesCodec)
+        and getattr(index[0].endian, "value", "little") == "little"
+        and isinstance(index[1], Crc32cCodec)
+        and tuple(metadata.chunk_grid.chunk_shape) == tuple(array.shards or ())
+        and not array.config.write_empty_chunks
+        and bool(np.zeros((), values.dtype) == array.metadata.fill_value)
+        and all(s % c == 0 for s, c in zip(array.shards, sharding.chunk_shape))
+    )
+    return sharding if exact else None
+
+
+def _encode_shard(block: np.ndarray, chunk: tuple[int, ...], level: int) -> list[bytes] | None:
+    """A full shard's bytes as zarr-python's sharding codec writes them: the inner chunks in Morton
+    order, each the little-endian C-order bytes compressed by zstd with its checksum, chunks whose
+    bytes are all zero (the fill value) left out, then the index of (offset, length) pairs as
+    little-endian uint64 followed by its crc32c. None when every chunk is empty (no file)."""
+    per_shard = tuple(s // c for s, c in zip(block.shape, chunk))
+    index = np.full((*per_shard, 2), MAX_UINT_64, dtype="<u8")
+    codec, pieces, offset = Zstd(level=level, checksum=True), [], 0
+    for coords in morton_order_iter(per_shard):
+        piece = np.ascontiguousarray(block[tuple(slice(i * c, (i + 1) * c) for i, c in zip(coords, chunk))])
+        if not piece.view(np.uint8).any():
+            continue
+        data = codec.encode(piece)
+        index[coords] = (offset, len(data))
+        offset += len(data)
+        pieces.append(data)
+    if not pieces:
+        return None
+    index_bytes = index.tobytes()
+    return [*pieces, index_bytes, np.uint32(google_crc32c.value(index_bytes)).astype("<u4").tobytes()]
+
+
+def _direct_shard_writer(array: zarr.Array, values: np.ndarray, root: Path, sharding):
+    """write(shard coordinates): encode that shard of `values` (padded with the fill value where the
+    array ends), write it to its file and fsync it, so disk writes overlap the other shards' encoding."""
+    chunk, shard, level = tuple(sharding.chunk_shape), tuple(array.shards), sharding.codecs[1].level
+
+    def write(coords: tuple[int, ...]) -> None:
+        region = tuple(slice(i * s, min((i + 1) * s, n)) for i, s, n in zip(coords, shard, values.shape))
+        block = values[region]
+        if block.shape != shard:
+            padded = np.zeros(shard, dtype=values.dtype)
+            padded[tuple(slice(0, n) for n in block.shape)] = block
+            block = padded
+        pieces = _encode_shard(block, chunk, level)
+        if pieces is None:
+            return
+        path = root / array.metadata.encode_chunk_key(coords)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as fh:
+            for piece in pieces:
+                fh.write(piece)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    return write
 
 
 def sync_tree(path: str | Path) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import pinv
 
+from .compute import torch_device
 from .pls import EPS, power_method, vanished
 from .pls_cv import CERTAIN, _refit, checked_targets, working_memory
 
@@ -163,7 +164,10 @@ def kernel_cross_validated_pls(
     if block_bytes is None:  # a quarter of the budget (the float64 block and its products stay within it), ≤ 64 MiB
         block_bytes = min(GRAM_BLOCK_BYTES, max(1 << 20, working_memory(X.nbytes) // 8))
     mu = X.mean(axis=0, dtype=np.float64)
-    if X.dtype == np.float32:  # scikit-learn's float32 rounding in predict, copied (module docstring)
+    device = torch_device()
+    if device is not None:  # the same products with torch, on a GPU (compute.py)
+        K, crosses = torch_gram_and_rounded_cross(X, mu, splits, block_bytes, device, rounded=X.dtype == np.float32)
+    elif X.dtype == np.float32:  # scikit-learn's float32 rounding in predict, copied (module docstring)
         K, crosses = gram_and_rounded_cross(X, mu, splits, block_bytes)
     else:
         K, crosses = gram(X, mu, block_bytes), [None] * len(splits)
@@ -217,9 +221,48 @@ def gram_and_rounded_cross(
         rounded = rounded.astype(np.float32).astype(np.float64)
         products += rounded @ block.T
         mean_terms += np.einsum("ij,ij->i", rounded, means[owner])
+    return K, split_crosses(products, mean_terms, splits)
+
+
+def torch_gram_and_rounded_cross(
+    X: np.ndarray, mu: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], block_bytes: int, device: str, rounded: bool
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """`gram` (and, when `rounded`, `gram_and_rounded_cross`'s products) with torch in float64 on
+    `device`: the same arithmetic, one block of units copied to the device at a time."""
+    import torch
+
+    n, p = X.shape
+    columns = max(1, min(p, block_bytes // (8 * 3 * n)))
+    indicator = torch.zeros((n, len(splits)), dtype=torch.float64, device=device)
+    for i, (train, _) in enumerate(splits):
+        indicator[torch.as_tensor(train, device=device), i] = 1.0 / len(train)
+    test_rows = torch.as_tensor(np.concatenate([test for _, test in splits]), device=device)
+    owner = torch.as_tensor(np.repeat(np.arange(len(splits)), [len(test) for _, test in splits]), device=device)
+    mu_device = torch.as_tensor(mu, dtype=torch.float64, device=device)
+    K = torch.zeros((n, n), dtype=torch.float64, device=device)
+    products = torch.zeros((len(test_rows), n), dtype=torch.float64, device=device)
+    mean_terms = torch.zeros(len(test_rows), dtype=torch.float64, device=device)
+    for start in range(0, p, columns):
+        stop = min(start + columns, p)
+        raw = torch.as_tensor(np.ascontiguousarray(X[:, start:stop]), device=device).to(torch.float64)
+        block = raw - mu_device[start:stop]
+        K += block @ block.T
+        if rounded:
+            means = indicator.T @ block
+            rows = (raw[test_rows] - (mu_device[start:stop] + means[owner])).to(torch.float32).to(torch.float64)
+            products += rows @ block.T
+            mean_terms += (rows * means[owner]).sum(dim=1)
+    K_host = K.cpu().numpy()
+    if not rounded:
+        return K_host, [None] * len(splits)
+    return K_host, split_crosses(products.cpu().numpy(), mean_terms.cpu().numpy(), splits)
+
+
+def split_crosses(products: np.ndarray, mean_terms: np.ndarray, splits) -> list[np.ndarray]:
+    """Each split's centred test × train products, from the stacked test rows' products with every row."""
     crosses, offset = [], 0
     for train, test in splits:
         rows = slice(offset, offset + len(test))
         crosses.append(products[rows][:, train] - mean_terms[rows, None])
         offset += len(test)
-    return K, crosses
+    return crosses

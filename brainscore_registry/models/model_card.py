@@ -3,10 +3,13 @@
 A card names the network (`factory`: `path/to/file.py:function` returning a `torch.nn.Module`, paths
 relative to the card), its optional `weights` (a state dict loaded with `torch.load(weights_only=True)`,
 or a `.safetensors` file: never arbitrary unpickling), its input `preprocessing`, the `visual_degrees`
-its input spans, the `layers` it commits to per region and the `readout_layer` for behaviour.
+its input spans, the `layers` it commits to per region and the `readout_layer` for behaviour, and
+optionally a `reduction` of every layer it is read from (`{pca: N, fit_stimuli: Name@sha256:<hex>}`:
+Brain-Score's projection onto N principal components fitted on a pinned stimulus set; see reduction.py).
 
 The model's identity is the hash of the card's content together with the sha256 of the weights file and
 of the factory's source file: change any of them and it is a different model (and a different cache key).
+A card without `reduction` hashes exactly as before the field existed.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pydantic import Field, field_validator
 from ..data.hashing import canonical_json, file_sha256
 from ..data.identifiers import label_problem
 from ..data.metadata import parse_metadata, read_yaml
-from ..data.schemas import Strict, VisualDegrees, valid_identifier
+from ..data.schemas import PinnedVersion, Strict, VisualDegrees, valid_identifier
 from ..data.vocabulary import REGIONS
 from ..errors import UserInputError, did_you_mean
 
@@ -41,6 +44,14 @@ class Preprocessing(Strict):
         0.224,
         0.225,
     )
+
+
+class PCAReduction(Strict):
+    """`reduction:` in a card: each recorded layer's activations projected onto its first `pca` principal
+    components, fitted on the activations of `fit_stimuli` (a registered, pinned stimulus set version)."""
+
+    pca: Annotated[int, Field(strict=True, gt=0)] = Field(description="number of principal components (Brain-Score: 1000)")
+    fit_stimuli: PinnedVersion = Field(description="the stimulus set version the components are fitted on, Name@sha256:<64 hex>")
 
 
 def card_relative_path(value: str) -> str:
@@ -75,7 +86,18 @@ class ModelCard(Strict):
     visual_degrees: VisualDegrees = Field(description="degrees of visual angle the network's input spans, in (0, 180]")
     layers: dict[str, str] = Field(description="region -> layer name, e.g. {V1: stage1, IT: stage4}")
     readout_layer: str | None = Field(default=None, description="layer a behavioural readout is fitted on")
+    reduction: PCAReduction | None = Field(
+        default=None, description="{pca: N, fit_stimuli: Name@sha256:<hex>}: project each layer onto N principal components"
+    )
     description: str = ""
+
+    def content(self) -> dict:
+        """The card as JSON, hashed into `card_sha256`. A card without `reduction` leaves the key out, so
+        every card written before the field existed keeps its hash (and its records their model)."""
+        data = self.model_dump(mode="json")
+        if data.get("reduction") is None:
+            data.pop("reduction", None)
+        return data
 
     _name = field_validator("name")(valid_identifier)
     _readout = field_validator("readout_layer")(_layer_name)
@@ -130,16 +152,19 @@ class LoadedCard:
                 )
 
     def identity(self) -> dict:
-        """The hashes that make up the model's identity."""
-        return {
+        """The hashes that make up the model's identity (with the card's `reduction`, when it has one)."""
+        identity = {
             "name": self.card.name,
-            "card_sha256": hashlib.sha256(canonical_json(self.card.model_dump(mode="json"))).hexdigest(),
+            "card_sha256": hashlib.sha256(canonical_json(self.card.content())).hexdigest(),
             "weights_sha256": file_sha256(self.weights_file) if self.weights_file else None,
             "factory_sha256": file_sha256(self.factory_file),
             "layers": dict(self.card.layers),
             "readout_layer": self.card.readout_layer,
             "visual_degrees": self.card.visual_degrees,
         }
+        if self.card.reduction is not None:
+            identity["reduction"] = self.card.reduction.model_dump(mode="json")
+        return identity
 
     def identity_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.identity())).hexdigest()

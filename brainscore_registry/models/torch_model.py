@@ -6,6 +6,11 @@ readout on `readout_layer`: as Brain-Score's probabilities mapping, the fitting 
 are standardised and a multinomial logistic regression (C = 1e-3) is fitted to their labels;
 `probabilities` returns its class probabilities, `label` its most probable class.
 
+A card with `reduction: {pca: N, fit_stimuli: <version>}` gets every layer it is read from (recording,
+features, the behavioural readout) projected onto N principal components fitted on the pinned fit
+stimuli (see reduction.py); the reduced activations are what is cached, under a key that names the
+reduction. Without it the raw layer is used, under the very key it always had.
+
 Activations are cached by content (see activation_cache); extraction shows progress through the
 `progress(stage, done, total)` callback. One forward pass of one image (`layer_probes`) tells each
 layer's units before any extraction, so a sweep can bound its memory; an extraction stops each pass
@@ -22,9 +27,11 @@ import xarray as xr
 from ..benchmarks.screen import PlacedStimuli
 from ..errors import UserInputError
 from ..progress import Progress
+from ..store.registry import Registry
 from .activation_cache import ActivationCache, cache_key
 from .activations import LayerProbe, extract, layer_modules, probe_layers, resolve_device, select_layers
 from .model_card import LoadedCard, load_card
+from .reduction import LayerReduction
 
 
 class TorchBrainModel:
@@ -38,7 +45,10 @@ class TorchBrainModel:
         cache: ActivationCache | None = None,
         progress: Progress | None = None,
         layers: dict[str, str] | None = None,
+        registry: Registry | str | Path | None = None,
     ) -> None:
+        """`registry`: where a card's `reduction.fit_stimuli` is found (None: `$BSR_REGISTRY`, else the
+        nearest parent of the working directory that is a registry); unused without a reduction."""
         self.card = card
         self.device = resolve_device(device)
         self.bf16 = bf16 and self.device == "cuda"
@@ -51,6 +61,11 @@ class TorchBrainModel:
         self._probes: dict[str, LayerProbe] = {}  # shared with the copies `with_layers` makes: one network
         self._mode: tuple = ("passive",)
         self.cache_hits = 0
+        self.registry = registry
+        reduction = card.card.reduction
+        self.reduction = (
+            LayerReduction(reduction, card_path=card.path, registry=registry, cache=self.cache) if reduction is not None else None
+        )
 
     @property
     def identifier(self) -> str:
@@ -77,9 +92,11 @@ class TorchBrainModel:
             cache=self.cache,
             progress=self.progress,
             layers=layers,
+            registry=self.registry,
         )
         other._network = self._network
         other._probes = self._probes
+        other.reduction = self.reduction  # one fit set, each layer's projection fitted once
         return other
 
     @property
@@ -127,6 +144,8 @@ class TorchBrainModel:
     def layer_probes(self, layers: list[str]) -> dict[str, LayerProbe]:
         """Units per image and calls per forward pass of each layer, from one forward pass of one image
         at the card's input size; remembered for the network, so each layer is probed once."""
+        if self.reduction is not None:
+            self.reduction.fit_set()  # an unknown or missing fit set is refused while planning, before any work
         missing = [layer for layer in dict.fromkeys(layers) if layer not in self._probes]
         if missing:
             self._check_layers(missing)
@@ -173,12 +192,40 @@ class TorchBrainModel:
         self._mode = (task, layer, readout)
 
     def activations(self, stimuli: PlacedStimuli, layer: str) -> np.ndarray:
-        """`stimuli × units` float32 activations of one layer, from the cache when it has them."""
-        key = cache_key(self._identity, stimuli.key, layer, self.numeric_setting())
+        """`stimuli × units` float32 activations of one layer, from the cache when it has them; with the
+        card's `reduction`, `stimuli × components` float64 (a layer with at most N units: its raw float32
+        activations), cached under a key that adds the reduction."""
+        parts = (self._identity, stimuli.key, layer, self.numeric_setting())
+        if self.reduction is not None:
+            parts = (*parts, self.reduction.tag)
+        key = cache_key(*parts)
         cached = self.cache.get(key)
         if cached is not None and cached[1] == list(stimuli.ids):
             self.cache_hits += 1
             return cached[0]
+        probe = self._recordable(layer)
+        values = self._extract(stimuli, layer, probe)
+        if self.reduction is not None:
+            projection = self._projection(layer, probe, (stimuli, values))
+            if projection is not None:
+                values = projection(values)
+        self.cache.put(key, values, list(stimuli.ids))
+        return values
+
+    def _projection(self, layer: str, probe: LayerProbe, extracted: tuple[PlacedStimuli, np.ndarray]):
+        """The card's reduction of `layer` (None: it has at most N units and passes through).
+        `extracted`: stimuli whose raw activations are at hand, reused when they are the fit stimuli."""
+
+        def fit_activations() -> np.ndarray:
+            fit = self.reduction.fit_stimuli(self.visual_degrees())
+            if fit.key == extracted[0].key:  # the very pixels: no second extraction
+                return extracted[1]
+            return self._extract(fit, layer, probe, stage="fit PCA")
+
+        setting = f"{self.numeric_setting()}|numpy={np.__version__}"
+        return self.reduction.projection(layer, probe.units, (self._identity, setting), fit_activations)
+
+    def _recordable(self, layer: str) -> LayerProbe:
         probe = self.layer_probes([layer])[layer]  # an unknown layer is refused here, before any work
         if probe.problem:
             raise UserInputError(
@@ -187,14 +234,18 @@ class TorchBrainModel:
                 field="layers",
                 fix="map the region to another layer (`bsr score --layers all` lists the candidates)",
             )
+        return probe
+
+    def _extract(self, stimuli: PlacedStimuli, layer: str, probe: LayerProbe, stage: str = "extract") -> np.ndarray:
+        """The layer's raw `stimuli × units` float32 activations, computed (never from the cache)."""
         done = [0]
 
         def on_batch(n: int) -> None:
             done[0] += n
             if self.progress:
-                self.progress(f"extract {self.card.card.name}.{layer}", done[0], len(stimuli))
+                self.progress(f"{stage} {self.card.card.name}.{layer}", done[0], len(stimuli))
 
-        values = extract(
+        return extract(
             self.network,
             [layer],
             stimuli.images(),
@@ -206,8 +257,6 @@ class TorchBrainModel:
             on_batch=on_batch,
             stop_early=probe.calls == 1,  # nothing after the layer is needed
         )[layer]
-        self.cache.put(key, values, list(stimuli.ids))
-        return values
 
     def look_at(self, stimuli: PlacedStimuli, number_of_trials: int = 1) -> xr.DataArray:
         mode = self._mode[0]
@@ -250,8 +299,12 @@ def load_brain_model(
     batch_size: int = 64,
     progress: Progress | None = None,
     layers: dict[str, str] | None = None,
+    registry: Registry | str | Path | None = None,
 ) -> TorchBrainModel:
-    """The brain model a card describes, with the shared activation cache."""
+    """The brain model a card describes, with the shared activation cache; `registry` holds the fit
+    stimuli of a card's `reduction` (None: `$BSR_REGISTRY` or the working directory's registry)."""
     card = load_card(card_path)
     cache = ActivationCache()
-    return TorchBrainModel(card, device=device, bf16=bf16, batch_size=batch_size, cache=cache, progress=progress, layers=layers)
+    return TorchBrainModel(
+        card, device=device, bf16=bf16, batch_size=batch_size, cache=cache, progress=progress, layers=layers, registry=registry
+    )

@@ -33,7 +33,7 @@ from typing import Literal
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from ..data.hashing import canonical_json
 from ..data.schemas import PinnedVersion
@@ -77,6 +77,16 @@ class ModelPart(_Record):
     layers: dict[str, str] = Field(default_factory=dict)
     readout_layer: str | None = None
     visual_degrees: float | None = None
+    reduction: dict | None = None  # the card's `reduction` ({pca, fit_stimuli}); absent when it has none
+
+    @model_serializer(mode="wrap")
+    def _without_absent_reduction(self, handler):
+        """A model without a reduction serialises without the key: records written before the field
+        existed keep their signed bytes, and such a model's score-cache key is unchanged."""
+        data = handler(self)
+        if self.reduction is None and isinstance(data, dict):
+            data.pop("reduction", None)
+        return data
 
 
 class Signer(_Record):

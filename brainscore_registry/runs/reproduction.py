@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..benchmarks.plugins import check_pins
-from ..benchmarks.scoring import evaluate, load_benchmark_data
+from ..benchmarks.scoring import load_benchmark_data
 from ..benchmarks.specs import BenchmarkSpec
 from ..errors import UserInputError
 from ..metrics.score import BenchmarkScore
@@ -29,7 +29,7 @@ from ..progress import Progress
 from ..store.registry import Registry
 from .environment import blas_kernels, environment_info
 from .records import ModelPart, ScoreRecord
-from .run import Subject, ensure_local
+from .run import Subject, ensure_local, evaluate_subject
 
 
 @dataclass
@@ -170,7 +170,7 @@ def reproduce(record: ScoreRecord, registry: Registry, subject: Subject, progres
             field="data",
             fix="the record and its spec disagree: it was edited",
         )
-    score = evaluate(data, subject.responses(data), progress)
+    score = evaluate_subject(data, subject, progress)
     environment = environment_info(subject.device, subject.threads)
     setting, tolerance = tolerance_for(record, environment)
     conditioning = record.score["raw"].get("attrs", {}).get("conditioning") or score.raw.attrs.get("conditioning")

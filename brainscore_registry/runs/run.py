@@ -20,6 +20,7 @@ from ..benchmarks.scoring import BenchmarkData, evaluate, load_benchmark_data, m
 from ..benchmarks.specs import BenchmarkSpec
 from ..data.hashing import canonical_json
 from ..errors import JobError
+from ..metrics.compute import compute_on
 from ..metrics.score import BenchmarkScore
 from ..paths import check_output_file
 from ..progress import Progress
@@ -62,6 +63,7 @@ class Subject:
             layers=dict(model.layers),
             readout_layer=identity["readout_layer"],
             visual_degrees=identity["visual_degrees"],
+            reduction=identity.get("reduction"),
         )
         return cls(part, model.device, model.threads, lambda data: model_responses(data, model), model, model.numeric_setting())
 
@@ -151,6 +153,13 @@ def make_record(
     return sign(record)
 
 
+def evaluate_subject(data: BenchmarkData, subject: Subject, progress: Progress | None = None) -> BenchmarkScore:
+    """The subject's responses, scored; a model on a GPU has the metric's heavy products run there too
+    (metrics/compute.py: the same exact algorithms, the record's gpu_vs_cpu tolerance)."""
+    with compute_on("cuda" if subject.device == "cuda" else None):
+        return evaluate(data, subject.responses(data), progress)
+
+
 def score_and_record(
     data: BenchmarkData, subject: Subject, path: Path, label: str, progress: Progress | None = None
 ) -> ScoredRun:
@@ -164,7 +173,7 @@ def score_and_record(
     score = cache.get(key)
     cached = score is not None
     if score is None:
-        score = evaluate(data, subject.responses(data), progress)
+        score = evaluate_subject(data, subject, progress)
         cache.put(key, score)
     with timings.stage("record"):
         record = make_record(data.spec, data, score, subject, started, environment)
