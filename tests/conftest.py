@@ -18,6 +18,9 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("BSR_HOME", str(tmp_path / "bsr_home"))
     monkeypatch.delenv("BSR_REGISTRY", raising=False)
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    # every score recomputed, from a clean checkout (CI) as from a dirty one: a test that scores twice
+    # tests what it means to; tests/test_score_cache.py turns the cache on where it is the subject
+    monkeypatch.setenv("BSR_NO_SCORE_CACHE", "1")
     # S3 credentials for the moto server; never the machine's own, never an instance-metadata lookup
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "bsr-test-key-id-9f3c")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "bsr-test-secret-2b7e41d0")

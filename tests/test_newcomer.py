@@ -130,13 +130,13 @@ def test_cache_du_and_prune(cli, tmp_path):
     assert du["activations"]["entries"] == 3 and du["activations"]["bytes"] == 3000
     assert du["dvc"]["entries"] == 2 and du["dvc"]["in_use_bytes"] == 2000  # the manifest is not counted
     dry = json.loads(cli("cache", "prune", "--older-than", "30d", "--dry-run", "--json").stdout)
-    assert {c["name"]: c["removed"] for c in dry["caches"]} == {"activations": 2, "dvc": 1}
+    assert {c["name"]: c["removed"] for c in dry["caches"]} == {"activations": 2, "scores": 0, "dvc": 1}
     assert (activations / "bb" / "older.npz").exists()  # a dry run removes nothing
     capped = json.loads(cli("cache", "prune", "--max-size", "1500B", "--only", "activations", "--json").stdout)
     assert capped["caches"][0]["removed"] == 2 and not (activations / "bb" / "older.npz").exists()  # oldest first
     assert (activations / "cc" / "new.npz").exists()
     pruned = json.loads(cli("cache", "prune", "--older-than", "30d", "--json").stdout)
-    assert {c["name"]: c["removed"] for c in pruned["caches"]} == {"activations": 0, "dvc": 1}
+    assert {c["name"]: c["removed"] for c in pruned["caches"]} == {"activations": 0, "scores": 0, "dvc": 1}
     assert not (dvc / "11" / "unlinked").exists() and (dvc / "22" / "linked").exists() and (dvc / "33" / "manifest.dir").exists()
     bad = cli("cache", "prune", "--older-than", "soon")
     assert bad.exit_code == 2 and "not a duration" in bad.stderr

@@ -23,6 +23,12 @@ def bench_registry(tmp_path_factory):
     return build_benchmark_registry(tmp_path_factory.mktemp("bench"))
 
 
+@pytest.fixture(autouse=True)
+def score_cache_on(monkeypatch):
+    """The score cache in use (conftest turns it off for every other test)."""
+    monkeypatch.delenv("BSR_NO_SCORE_CACHE", raising=False)
+
+
 @pytest.fixture
 def clean_code(monkeypatch):
     """The code as a clean checkout identifies it (this tree may have uncommitted changes)."""
