@@ -109,10 +109,10 @@ def test_peak_memory_stays_under_twice_the_features(seed):
 def test_an_uncertain_split_is_refitted_as_scikit_learn_would(monkeypatch):
     """When a tracked residual norm cannot certify scikit-learn's column check, the split is refitted by
     ExactPLS (which follows scikit-learn step by step), in the kernel form as in the primal one."""
-    from brainscore_registry.metrics import pls_kernel
+    from brainscore_registry.metrics import pls_cv
 
     X, Y, splits = _case(8, 111, 2500, 17)
-    monkeypatch.setattr(pls_kernel, "CERTAIN", 1e30)  # every certificate inconclusive
+    monkeypatch.setattr(pls_cv, "CERTAIN", 1e30)  # every certificate inconclusive (both forms)
     refitted = kernel_cross_validated_pls(X, Y, splits[:2])
     primal = primal_cross_validated_pls(X, Y, splits[:2])
     assert max(np.abs(a - b).max() for a, b in zip(primal, refitted)) <= 1e-7 * max(np.abs(p).max() for p in primal)

@@ -134,18 +134,11 @@ class _Split:
 
     def choose_weights(self, max_iter: int, tol: float) -> None:
         """The power method's converged weights for component k, or a change of status."""
-        floor = len(self.train) * (10 * EPS) ** 2  # below: every |y| < 10 eps, scikit-learn zeroes the column
-        slack = CERTAIN * self.norms0
-        if np.any(self.alive & (np.abs(self.norms - floor) <= slack)) or np.any(self.alive & (self.norms < floor)):
-            self.status = "refit"  # a column may have just died: let ExactPLS follow scikit-learn exactly
+        v = power_direction(self, max_iter, tol)
+        if v is None:
+            if self.status == "done":
+                self.finish()
             return
-        if not self.alive.any():
-            warnings.warn(f"y residual is constant at iteration {self.k}", stacklevel=3)
-            self.finish()
-            return
-        j = int(np.flatnonzero(self.alive)[0])
-        v, iterations = power_method(self.N, j, self.norms[j], max_iter, tol)
-        self.n_iter.append(iterations)
         self.w = svd_flip(self.C(v))
 
     def C(self, v: np.ndarray) -> np.ndarray:
@@ -181,6 +174,26 @@ class _Split:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return pls_predict(X[self.test], self.x_mean, coefficients(self.W, self.P, self.Q), self.y_mean)
+
+
+def power_direction(state, max_iter: int, tol: float) -> np.ndarray | None:
+    """The q-space direction v of component k's weights (x weights = C_k v) for a split state of either
+    form (`norms`, `norms0`, `alive`, `N`, `train`, `k`, `n_iter`, `status`); None with the status set
+    to `refit` when a tracked column norm cannot certify scikit-learn's column check, or to `done` when
+    Y's residual is constant."""
+    floor = len(state.train) * (10 * EPS) ** 2  # below: every |y| < 10 eps, scikit-learn zeroes the column
+    slack = CERTAIN * state.norms0
+    if np.any(state.alive & (np.abs(state.norms - floor) <= slack)) or np.any(state.alive & (state.norms < floor)):
+        state.status = "refit"  # a column may have just died: let ExactPLS follow scikit-learn exactly
+        return None
+    if not state.alive.any():
+        warnings.warn(f"y residual is constant at iteration {state.k}", stacklevel=4)
+        state.status = "done"
+        return None
+    j = int(np.flatnonzero(state.alive)[0])
+    v, iterations = power_method(state.N, j, state.norms[j], max_iter, tol)
+    state.n_iter.append(iterations)
+    return v
 
 
 def _start(

@@ -28,15 +28,14 @@ n_tr × n_tr centred copy and one float64 block of units.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import pinv
 
 from .compute import torch_device
-from .pls import EPS, power_method, vanished
-from .pls_cv import CERTAIN, _refit, checked_targets, working_memory
+from .pls import EPS, vanished
+from .pls_cv import _refit, checked_targets, power_direction, working_memory
 
 VANISHED_KERNEL = 1e-14
 """s_k / s_0 below this: X's residual is rounding noise. Higher than the primal form's 1e-20 because
@@ -101,18 +100,9 @@ class _KernelSplit:
 
     def step(self, max_iter: int, tol: float) -> None:
         """Component k: the power method's weights, then scores, loadings and the deflation of N."""
-        floor = len(self.train) * (10 * EPS) ** 2  # below: every |y| < 10 eps, scikit-learn zeroes the column
-        slack = CERTAIN * self.norms0
-        if np.any(self.alive & (np.abs(self.norms - floor) <= slack)) or np.any(self.alive & (self.norms < floor)):
-            self.status = "refit"  # a column may have just died: let ExactPLS follow scikit-learn exactly
+        v = power_direction(self, max_iter, tol)
+        if v is None:
             return
-        if not self.alive.any():
-            warnings.warn(f"y residual is constant at iteration {self.k}", stacklevel=3)
-            self.status = "done"
-            return
-        j = int(np.flatnonzero(self.alive)[0])
-        v, iterations = power_method(self.N, j, self.norms[j], max_iter, tol)
-        self.n_iter.append(iterations)
         k, A_P, T, Q, s = self.k, self.A_P[:, : self.k], self.T[:, : self.k], self.Q[:, : self.k], self.s[: self.k]
         a_w = self.Y0 @ v - A_P @ (s * (Q.T @ v))
         K0a_w = self.K0 @ a_w
