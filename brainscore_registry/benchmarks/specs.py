@@ -16,12 +16,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..data.hashing import canonical_json
 from ..data.identifiers import is_hex64
 from ..data.metadata import parse_metadata, read_yaml
-from ..data.schemas import PinnedVersion, Strict, VisualDegrees, finite_tree, repeated_bin, valid_identifier
+from ..data.schemas import Additive, PinnedVersion, Strict, VisualDegrees, finite_tree, repeated_bin, valid_identifier
 from ..data.vocabulary import REGIONS
 from ..errors import BsrError, UserInputError, did_you_mean
 from ..paths import write_atomic
@@ -31,19 +31,6 @@ Task = Literal["passive", "probabilities", "label", "features"]
 FINGERPRINTS = "fingerprints.json"
 AGGREGATES = "aggregates.yaml"
 NUMBERS = {"assembly", "fitting_stimuli", "procedure", "metric", "ceiling", "normalization"}  # fields that change scores
-
-
-class Additive(Strict):
-    """A schema that grew fields after specs were pinned: a field listed in `added` is left out of the
-    JSON form while it has its default, so every spec (and record) written before it keeps its bytes,
-    its fingerprint and its signature."""
-
-    added: ClassVar[dict[str, Any]] = {}
-
-    @model_serializer(mode="wrap")
-    def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict:
-        data = handler(self)
-        return {k: v for k, v in data.items() if not (k in self.added and v == self.added[k])}
 
 
 class Procedure(Additive):

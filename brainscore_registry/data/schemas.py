@@ -10,7 +10,7 @@ import math
 import unicodedata
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,8 +18,10 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    SerializerFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -43,6 +45,19 @@ class Strict(BaseModel):
     (`.inf`/`.nan` in YAML, or inf/NaN from Python, are refused with the field's name)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Additive(Strict):
+    """A schema that grew fields after files were pinned: a field listed in `added` is left out of the
+    JSON form while it has its default, so every spec, record and catalogue entry written before it
+    keeps its bytes, its fingerprint and its signature."""
+
+    added: ClassVar[dict[str, Any]] = {}
+
+    @model_serializer(mode="wrap")
+    def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in self.added and v == self.added[k])}
 
 
 def non_finite(value: Any, where: str = "") -> str | None:
@@ -293,8 +308,27 @@ class DvcLocation(Strict):
     _file = field_validator("file")(_store_path)
 
 
-class StoredVersion(Strict):
-    """One registered version of a dataset, as the catalogue records it."""
+def _file_digests(value: dict[str, str] | None) -> dict[str, str] | None:
+    """Relative POSIX paths inside the store (no `..`, not absolute) → lowercase sha256 hex, sorted."""
+    if value is None:
+        return None
+    for path, digest in value.items():
+        parts = PurePosixPath(path).parts
+        if not path or path.startswith("/") or ".." in parts or "\\" in path:
+            raise ValueError(f"{path!r} is not a relative path inside the store")
+        if not is_hex64(digest):
+            raise ValueError(f"the sha256 of {path!r} is not 64 lowercase hex digits")
+    return dict(sorted(value.items()))
+
+
+class StoredVersion(Additive):
+    """One registered version of a dataset, as the catalogue records it.
+
+    `file_sha256` (entries written since it was added) is the sha256 of every file of the store as
+    registration wrote it, computed from bytes it had just verified against the logical hash: a pull
+    checks each file as it arrives, in parallel, instead of recomputing the logical hash in one stream."""
+
+    added: ClassVar[dict[str, Any]] = {"file_sha256": None}
 
     version: PinnedVersion
     created: datetime
@@ -307,8 +341,10 @@ class StoredVersion(Strict):
     stimulus_set: PinnedVersion | None = Field(default=None, description="pinned stimulus set of an assembly")
     dvc: DvcLocation | None = Field(default=None, description="DVC tracking of the store")
     metadata: dict
+    file_sha256: dict[str, str] | None = Field(default=None, description="sha256 of every file of the store, by path")
 
     _path = field_validator("path")(_store_path)
+    _digests = field_validator("file_sha256")(_file_digests)
     _finite_metadata = field_validator("metadata", mode="before")(finite_tree)
 
     @model_validator(mode="after")

@@ -162,7 +162,7 @@ def reproduce(record: ScoreRecord, registry: Registry, subject: Subject, progres
     if subject.model is not None:
         subject = Subject.of_model(subject.model.with_layers(dict(record.model.layers)))
     check_model_matches(record, subject.part)
-    ensure_local(registry, spec, progress)
+    ensure_local(registry, spec, progress, logical=True)  # a claim re-established rests on the logical hash itself
     data = load_benchmark_data(spec, registry)
     if data.versions != record.data:
         raise UserInputError(

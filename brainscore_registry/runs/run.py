@@ -24,6 +24,7 @@ from ..metrics.compute import compute_on
 from ..metrics.score import BenchmarkScore
 from ..paths import check_output_file
 from ..progress import Progress
+from ..store.integrity import check_local
 from ..store.registry import Registry
 from ..store.sources import UnavailableError
 from ..store.transfers import pull, resolve_targets
@@ -85,12 +86,14 @@ class ScoredRun:
     cached: bool = False  # the score came from the score cache (runs/score_cache.py), re-signed
 
 
-def ensure_local(registry: Registry, spec: BenchmarkSpec, progress: Progress | None = None) -> list[str]:
+def ensure_local(registry: Registry, spec: BenchmarkSpec, progress: Progress | None = None, logical: bool = False) -> list[str]:
     """Pull the pinned versions (and the assembly's stimulus set) that are not here, from the shared
     cache, the default remote or the public one; returns those pulled. Data that are nowhere are one
-    error naming the benchmark, the remotes tried, how to rebuild them and whom to ask."""
+    error naming the benchmark, the remotes tried, how to rebuild them and whom to ask. `logical`:
+    then make sure each was verified by its logical hash itself, not only by its files' digests."""
     pins = [p for p in (spec.assembly, spec.fitting_stimuli) if p]
-    missing = [v.version for v in resolve_targets(registry, pins, all_if_empty=False) if not registry.layout.is_local(v)]
+    versions = resolve_targets(registry, pins, all_if_empty=False)
+    missing = [v.version for v in versions if not registry.layout.is_local(v)]
     if missing:
         try:
             pull(registry, missing, progress=progress)
@@ -108,6 +111,9 @@ def ensure_local(registry: Registry, spec: BenchmarkSpec, progress: Progress | N
                 file=exc.file,
                 fix=exc.fix,
             ) from None
+    if logical:
+        for stored in versions:
+            check_local(registry.layout, stored, progress, logical=True)
     return missing
 
 

@@ -12,6 +12,10 @@ and a hash of the metadata files, milliseconds):
 - a chunk that changed in place without any of these (bit rot) fails its zstd checksum when read,
   and that read error is reported as damage too (see `reading`).
 
+A pull of a version whose catalogue entry records every file's sha256 checks the files instead of
+recomputing the logical hash (see `data.file_digests`); its stamp says so (`basis: files`), and a
+caller that re-establishes a claim (`bsr reproduce`) asks for the logical hash itself (`logical=True`).
+
 Every failure is an IntegrityError naming the version, the file and the fix (`bsr pull --repair`).
 Stamps live in `$BSR_HOME/verified/`, keyed by the store's path and version, and are authenticated
 like activation-cache entries (HMAC with a key only the user holds), so a forged stamp is ignored.
@@ -65,18 +69,26 @@ def _signed(body: dict) -> str:
     return hmac.new(load_secret(secret_path()), payload, hashlib.sha256).hexdigest()
 
 
-def record_verified(store: Path, stored: StoredVersion) -> None:
-    """Stamp a store whose logical hash was just found equal to its pin."""
+LOGICAL, FILES = "logical", "files"  # what a stamp's verification compared: the logical hash, or every file's sha256
+
+
+def record_verified(store: Path, stored: StoredVersion, basis: str = LOGICAL) -> None:
+    """Stamp a store whose logical hash (or, `basis=FILES`, every file's recorded sha256) was just
+    found equal to its pin."""
     body = {"scheme": STAMP_SCHEME, "version": str(stored.version), "files": fingerprint(store)}
+    if basis != LOGICAL:  # stamps written before the basis existed are logical ones, and stay valid
+        body["basis"] = basis
     write_atomic(stamp_file(store, stored), json.dumps({**body, "hmac": _signed(body)}))
 
 
-def _stamp(store: Path, stored: StoredVersion) -> dict | None:
-    """The stamp's files, or None when there is none or it does not authenticate."""
+def _stamp(store: Path, stored: StoredVersion, logical: bool = False) -> dict | None:
+    """The stamp's files, or None when there is none, it does not authenticate, or (`logical`) it
+    rests on file digests rather than the logical hash."""
     try:
         data = json.loads(stamp_file(store, stored).read_text())
-        body = {k: data[k] for k in ("scheme", "version", "files")}
-        if hmac.compare_digest(str(data["hmac"]), _signed(body)) and body["version"] == str(stored.version):
+        body = {k: data[k] for k in ("scheme", "version", "files", "basis") if k in data}
+        authentic = hmac.compare_digest(str(data["hmac"]), _signed(body)) and body["version"] == str(stored.version)
+        if authentic and not (logical and body.get("basis", LOGICAL) != LOGICAL):
             return body["files"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -113,10 +125,11 @@ def verify_fully(layout: Layout, stored: StoredVersion, progress: Progress | Non
     record_verified(store, stored)
 
 
-def check_local(layout: Layout, stored: StoredVersion, progress: Progress | None = None) -> None:
-    """The check every load makes: metadata bytes always, the full hash when anything else changed."""
+def check_local(layout: Layout, stored: StoredVersion, progress: Progress | None = None, logical: bool = False) -> None:
+    """The check every load makes: metadata bytes always, the full hash when anything else changed
+    (or, `logical`, when the copy was verified by its file digests only)."""
     store = layout.local_path(stored)
-    stamp = _stamp(store, stored)
+    stamp = _stamp(store, stored, logical)
     if stamp is None:
         verify_fully(layout, stored, progress)
         return

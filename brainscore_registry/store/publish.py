@@ -75,7 +75,7 @@ class Publication:
     def staging(self) -> Iterator[Path]:
         """A private directory on the registry's filesystem, removed whatever happens."""
         path = self.layout.work_dir / f"{_STAGE_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        path.mkdir()
+        path.mkdir(parents=True)  # a registry cloned for reading gets its work directory on its first pull
         try:
             yield path
         finally:

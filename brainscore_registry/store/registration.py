@@ -15,6 +15,7 @@ from pathlib import Path
 import xarray as xr
 
 from ..data.assemblies import build_assembly, check_stimuli_known, pick_variable, read_assembly_source
+from ..data.file_digests import store_file_digests
 from ..data.identifiers import Version
 from ..data.metadata import load_metadata, parse_metadata
 from ..data.schemas import AssemblyMeta, CatalogEntry, StimulusSetMeta, StoredVersion
@@ -96,6 +97,7 @@ def _publish(
             if progress:
                 progress("write", 1, 1)
             verify_store(staged, version.digest, progress)
+            digests = store_file_digests(staged)  # of the bytes just verified: what a pull checks files against
             files, stored_bytes = store_size(staged)
             if final.exists():  # left by a crash between rename and catalogue, never recorded
                 registry.storage.untrack(final)
@@ -113,6 +115,7 @@ def _publish(
                     stimulus_set=stimulus_set,
                     dvc=registry.storage.track(final),
                     metadata=ds.attrs["bsr"]["metadata"],
+                    file_sha256=digests,
                 )
                 entry = (
                     CatalogEntry(identifier=name, kind=kind, versions=[stored])
@@ -135,11 +138,12 @@ def _restore(
         staged = stage / final.name
         write_store(ds, staged)
         verify_store(staged, found.version.digest, progress)
+        digests = store_file_digests(staged)
         if final.exists():
             registry.storage.untrack(final)
         registry.publication.move_into_place(staged, final)
     pin = registry.storage.track(final)
-    restored = found if pin == found.dvc else found.model_copy(update={"dvc": pin})
+    restored = found if pin == found.dvc else found.model_copy(update={"dvc": pin, "file_sha256": digests})
     if restored is not found:
         registry.catalog.write_entry(
             entry.model_copy(update={"versions": [restored if v.version == found.version else v for v in entry.versions]})

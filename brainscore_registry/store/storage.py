@@ -138,6 +138,7 @@ class Storage:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._remotes: tuple[tuple, dict[str, dict]] | None = None  # (what they were read from, the remotes)
 
     # -- set-up ---------------------------------------------------------------------------------
     def initialize(self) -> None:
@@ -179,6 +180,7 @@ class Storage:
                 local["remote"][LOCAL_REMOTE] = wanted_remote
                 if "remote" not in config.load_one("repo").get("core", {}):
                     local["core"]["remote"] = LOCAL_REMOTE
+            self._remotes = None
 
     @contextlib.contextmanager
     def repo(self, extra: dict | None = None) -> Iterator[object]:
@@ -224,10 +226,24 @@ class Storage:
             pass
 
     # -- remotes --------------------------------------------------------------------------------
+    def _config_state(self) -> tuple:
+        """What the remotes are read from: the config files' stamps and $BSR_PUBLIC_REMOTE."""
+        files = [self.root / ".dvc" / name for name in ("config", "config.local")]
+        return (url_override(), *((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files))
+
     def remotes(self) -> dict[str, dict]:
         """name → settings, plus `default`, `read_only` (served over HTTP) and `overridden` (its URL
-        comes from $BSR_PUBLIC_REMOTE)."""
+        comes from $BSR_PUBLIC_REMOTE). Read again only when the config files or the environment
+        changed: a pull asks several times, and each read opens the DVC repository."""
         self.configure_machine()
+        state = self._config_state()
+        if self._remotes is not None and self._remotes[0] == state:
+            return self._remotes[1]
+        remotes = self._read_remotes()
+        self._remotes = (state, remotes)
+        return remotes
+
+    def _read_remotes(self) -> dict[str, dict]:
         with self.repo() as repo:
             config = repo.config
             default = config["core"].get("remote")
@@ -303,6 +319,12 @@ class Storage:
 
         with _quiet(), Config(str(self.root / ".dvc")).edit("local" if local else "repo") as config:
             config["remote"].setdefault(name, {})["url"] = url
+        self._remotes = None
+
+    def directory(self, name: str) -> Path | None:
+        """The directory remote `name` is (the embedded one, or an absolute path), or None (S3, HTTP)."""
+        url = self.remotes()[name].get("url", "")
+        return Path(url) if url.startswith("/") else None
 
     def read_only(self, name: str) -> bool:
         return self.remotes()[name]["read_only"]
@@ -337,6 +359,7 @@ class Storage:
 
             with Config(str(self.root / ".dvc")).edit("local") as local:
                 local["core"].pop("remote", None)
+        self._remotes = None
 
     # -- transfers ------------------------------------------------------------------------------
     def push(self, dvc_files: list[str], remote: str | None) -> int:

@@ -17,13 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..data.file_digests import mismatched_files
 from ..data.identifiers import Version
 from ..data.schemas import StoredVersion
 from ..data.verification import store_digest
 from ..errors import BsrError, IntegrityError, JobError, UserInputError
 from ..paths import bsr_home
 from ..progress import Progress
-from .integrity import check_local, is_intact, record_verified, verify_fully
+from .directory_fetch import fetch_verified, holds_manifest, link_store
+from .integrity import FILES, check_local, is_intact, record_verified, verify_fully
 from .public import PUBLIC_REMOTE, is_http
 from .registry import Registry
 from .sources import RemoteCheck, unavailable
@@ -121,24 +123,67 @@ def _quarantine(registry: Registry, stored: StoredVersion) -> Path:
     return target
 
 
-def verify_pulled(registry: Registry, stored: StoredVersion, progress: Progress | None = None, source: str | None = None) -> None:
-    """Recompute the logical hash of a pulled store; refuse and move aside a copy that differs."""
-    try:
-        actual = store_digest(registry.layout.local_path(stored), progress)
-    except IntegrityError as exc:
-        actual = f"unreadable ({exc.message})"
-    if actual == stored.version.digest:
-        record_verified(registry.layout.local_path(stored), stored)
-        return
-    aside = _quarantine(registry, stored)
-    raise IntegrityError(
-        f"pulled data for {stored.version.name} does not match its pin: expected {stored.version.digest}, "
-        f"got {actual}. The bad copy was moved aside to {aside} and will not be used",
+def _refused(registry: Registry, stored: StoredVersion, what: str, source: str | None) -> IntegrityError:
+    """Move a pulled copy that failed its check aside (its cache objects dropped) and say why."""
+    aside = None
+    if registry.layout.local_path(stored).exists():
+        aside = _quarantine(registry, stored)
+    else:
+        registry.storage.purge_cache(stored.dvc.md5)
+    return IntegrityError(
+        f"pulled data for {stored.version.name} does not match its pin: {what}."
+        + (f" The bad copy was moved aside to {aside} and will not be used" if aside else " Nothing of it was kept"),
         file=stored.path,
         fix="this machine's DVC cache held a damaged copy, now dropped: pull again to fetch it from a remote"
         if source == CACHE
-        else "the remote holds a damaged object: re-push the version from a good copy, then pull again",
+        else f"remote {source!r} holds a damaged object: re-push the version from a good copy, then pull again",
     )
+
+
+def _differ(files: list[str]) -> str:
+    return f"{len(files)} file(s) differ from their recorded sha256 ({', '.join(files[:3])}{', ...' if len(files) > 3 else ''})"
+
+
+def verify_pulled(registry: Registry, stored: StoredVersion, progress: Progress | None = None, source: str | None = None) -> None:
+    """Check a pulled store: every file against its recorded sha256 (in parallel) when the catalogue
+    records them, else the logical hash; refuse and move aside a copy that differs."""
+    store = registry.layout.local_path(stored)
+    if stored.file_sha256 is not None:
+        bad = mismatched_files(store, stored.file_sha256)
+        if bad:
+            raise _refused(registry, stored, _differ(bad), source)
+        record_verified(store, stored, FILES)
+        return
+    try:
+        actual = store_digest(store, progress)
+    except IntegrityError as exc:
+        actual = f"unreadable ({exc.message})"
+    if actual != stored.version.digest:
+        raise _refused(registry, stored, f"expected {stored.version.digest}, got {actual}", source)
+    record_verified(store, stored)
+
+
+def _fetch_from_directory(registry: Registry, stored: StoredVersion, remote: Path, source: str, force: bool) -> None:
+    """A directory remote: objects copied into the cache and checked on all cores, then the store built
+    from them by links in a staging directory and renamed into place (never half there); the linked
+    files are the checked objects, so the store is stamped without another read."""
+    bad = fetch_verified(remote, shared_cache_dir(), stored)
+    if bad:
+        raise _refused(registry, stored, _differ(bad), source)
+    final = registry.layout.local_path(stored)
+    if final.exists():
+        if not force:
+            raise JobError(
+                f"an incomplete copy of {stored.version} is in the way (no zarr.json)",
+                file=final,
+                fix=f"`bsr pull --repair {stored.version}` moves it aside and fetches the version again",
+            )
+        shutil.rmtree(final)
+    with registry.publication.staging() as stage:
+        staged = stage / final.name
+        link_store(shared_cache_dir(), stored, staged)
+        registry.publication.move_into_place(staged, final)
+    record_verified(final, stored, FILES)
 
 
 def _ask(storage: Storage, check: RemoteCheck, md5s: list[str]) -> tuple[RemoteCheck, set[str] | None]:
@@ -187,16 +232,20 @@ def _fetch(
     total, done = sum(v.dvc.size for v in versions), 0
     for stored in versions:
         source = where[stored.dvc.md5]
-        if source == CACHE:
-            registry.storage.checkout([stored.dvc.file], force=force)
+        directory = registry.storage.directory(source) if source != CACHE and stored.file_sha256 is not None else None
+        if directory is not None and holds_manifest(directory, stored):
+            _fetch_from_directory(registry, stored, directory, source, force)
         else:
-            registry.storage.pull([stored.dvc.file], source, force=force)
-        if not registry.layout.is_local(stored):
-            raise JobError(
-                f"{stored.version} did not arrive from {'the DVC cache' if source == CACHE else f'remote {source!r}'}",
-                fix="rerun the command; `bsr status` shows where each version is",
-            )
-        verify_pulled(registry, stored, progress, source)
+            if source == CACHE:
+                registry.storage.checkout([stored.dvc.file], force=force)
+            else:
+                registry.storage.pull([stored.dvc.file], source, force=force)
+            if not registry.layout.is_local(stored):
+                raise JobError(
+                    f"{stored.version} did not arrive from {'the DVC cache' if source == CACHE else f'remote {source!r}'}",
+                    fix="rerun the command; `bsr status` shows where each version is",
+                )
+            verify_pulled(registry, stored, progress, source)
         done += stored.dvc.size
         if progress:
             progress("pull", done, total)
