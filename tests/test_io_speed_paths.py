@@ -128,3 +128,29 @@ def test_direct_writer_refuses_to_overwrite(small_layout, tmp_path):
     zarr_io.write_store(ds, tmp_path / "s.zarr")
     with pytest.raises(Exception):  # `write_store` creates a new store only (mode "w-")
         zarr_io.write_store(ds, tmp_path / "s.zarr")
+
+
+def _zstd_levels(node) -> list[int]:
+    """Every zstd level named in a zarr.json tree."""
+    if isinstance(node, dict):
+        own = [node["configuration"]["level"]] if node.get("name") == "zstd" else []
+        return own + [level for value in node.values() for level in _zstd_levels(value)]
+    if isinstance(node, list):
+        return [level for value in node for level in _zstd_levels(value)]
+    return []
+
+
+def test_zstd_level_follows_what_level_3_would_gain(small_layout, tmp_path):
+    import json
+
+    noisy = RNG.standard_normal((400, 100)).astype(np.float32)  # level 3 saves ~7%: not worth its time
+    counts = RNG.poisson(2.0, (400, 100)).astype(np.float32)  # level 3 saves ~80%
+    for name, values, level in (("noisy", noisy, zarr_io.FAST_ZSTD_LEVEL), ("counts", counts, zarr_io.ZSTD_LEVEL)):
+        ds = _dataset(values)
+        for copy in ("a", "b"):
+            zarr_io.write_store(ds, tmp_path / f"{name}-{copy}.zarr")
+        store = tmp_path / f"{name}-a.zarr"
+        assert _zstd_levels(json.loads((store / "x" / "zarr.json").read_text())) == [level]
+        assert _zstd_levels(json.loads((store / "d0" / "zarr.json").read_text())) == [zarr_io.ZSTD_LEVEL]  # small: as before
+        assert _files(store) == _files(tmp_path / f"{name}-b.zarr")  # the choice depends on the values only
+        assert store_digest(store) == logical_hash(ds)

@@ -29,6 +29,9 @@ from zarr.core.indexing import morton_order_iter
 from .hashing import is_string_dtype
 
 ZSTD_LEVEL = 3
+FAST_ZSTD_LEVEL = -1  # zstd's fast mode: for large float arrays that level 3 barely shrinks (see `zstd_level`)
+WORTH_COMPRESSING = 0.9  # level 3 must bring a sample below this fraction of its size to be worth its time
+SAMPLE_CHUNKS = 4
 CHUNK_BYTES = 4 << 20
 SHARD_BYTES = 32 << 20  # ~32 shards per GB: few files for DVC, enough to keep both cores busy
 PARALLEL_BYTES = 64 << 20  # data variables at least this large are written shard-parallel
@@ -43,8 +46,25 @@ def io_settings() -> Iterator[None]:
         yield
 
 
-def _compressors() -> list:
-    return [ZstdCodec(level=ZSTD_LEVEL, checksum=True)]
+def _compressors(level: int = ZSTD_LEVEL) -> list:
+    return [ZstdCodec(level=level, checksum=True)]
+
+
+def zstd_level(values: np.ndarray, chunk: tuple[int, ...]) -> int:
+    """The zstd level of a large floating-point array: level 3 when it pays, i.e. when it brings a sample of the
+    array's chunks (first, last and evenly between) below 90% of their size; else zstd's fast level,
+    which leaves near-incompressible data (noisy floating-point recordings) about as large, writes it
+    1.5× faster and decodes it faster on every load. The level is in the array's metadata, and the
+    choice depends only on the values, so the same data always give the same bytes."""
+    rows, n = chunk[0], values.shape[0]
+    starts = sorted({min(n - 1, round(i * (n - 1) / max(1, SAMPLE_CHUNKS - 1))) // rows * rows for i in range(SAMPLE_CHUNKS)})
+    codec = Zstd(level=ZSTD_LEVEL, checksum=True)
+    raw = packed = 0
+    for start in starts:
+        piece = np.ascontiguousarray(values[(slice(start, start + rows), *(slice(0, c) for c in chunk[1:]))])
+        raw += piece.nbytes
+        packed += len(codec.encode(piece))
+    return ZSTD_LEVEL if packed < WORTH_COMPRESSING * raw else FAST_ZSTD_LEVEL
 
 
 def chunk_layout(shape: tuple[int, ...], itemsize: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -78,15 +98,22 @@ def _prepare(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
         if variable.ndim and not is_string_dtype(variable.dtype):
             chunks, shards = chunk_layout(variable.shape, variable.dtype.itemsize)
             spec.update(chunks=chunks, shards=shards)
+            if _written_in_parallel(name, variable, ds) and variable.dtype.kind == "f":  # recordings; image bytes keep level 3
+                spec["compressors"] = _compressors(zstd_level(np.asarray(variable.values), chunks))
         encoding[name] = spec
     return ds, encoding
+
+
+def _written_in_parallel(name: object, variable: xr.Variable, ds: xr.Dataset) -> bool:
+    """Large numeric data variables are written shard-parallel (and get their zstd level chosen)."""
+    return name in ds.data_vars and variable.nbytes >= PARALLEL_BYTES and not is_string_dtype(variable.dtype)
 
 
 def write_store(ds: xr.Dataset, path: str | Path) -> None:
     """Write `ds` as a new zarr v3 store at `path` (which must not exist). Large numeric data
     variables are written shard by shard on all cores; xarray writes the rest."""
     ds, encoding = _prepare(ds)
-    large = [str(n) for n, v in ds.data_vars.items() if v.nbytes >= PARALLEL_BYTES and not is_string_dtype(v.dtype)]
+    large = [str(n) for n, v in ds.data_vars.items() if _written_in_parallel(n, v, ds)]
     with warnings.catch_warnings(), io_settings():
         # zarr notes that variable-length strings have no finalised v3 extension spec yet; the
         # encoding is stable in zarr-python >= 3 and the hash never depends on it.
