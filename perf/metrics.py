@@ -3,7 +3,7 @@
     python perf/metrics.py                      # 3200 stimuli × 4096 float32 features × 168 neuroids, 16 objects
     python perf/metrics.py --stimuli 800        # a quicker look
     python perf/metrics.py --case wide          # 640 × 50,176 (a ResNet-18 layer3 at 224 px): kernel-form pls
-    python perf/metrics.py --case wider --no-sklearn --no-end-to-end   # 3200 × 100,000
+    python perf/metrics.py --case wider --no-sklearn --no-end-to-end --no-primal   # 3200 × 100,000
     BSR_REFERENCE_PYTHON=refenv/bin/python python perf/metrics.py   # also time brainscore-vision 2.4.2 itself
 
 Baselines: the primal lockstep pls (the form used before the kernel form, for wide layers), scikit-learn's
@@ -117,6 +117,7 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=46)
     parser.add_argument("--no-end-to-end", dest="end_to_end", action="store_false", help="skip the bsr score timing")
     parser.add_argument("--no-sklearn", dest="sklearn", action="store_false", help="skip scikit-learn's split-by-split pls")
+    parser.add_argument("--no-primal", dest="primal", action="store_false", help="skip the primal form on a wide case (slow)")
     parser.add_argument("--case", choices=sorted(CASES), help="a named shape (overrides --stimuli and --features)")
     args = parser.parse_args()
     if args.case:
@@ -136,7 +137,7 @@ def main() -> int:
         f"pls, ours: peak working memory     {peak / 2**20:7.1f} MiB = {peak / d['source'].nbytes:.2f}× the features "
         f"({d['source'].nbytes / 2**20:.1f} MiB)"
     )
-    if use_kernel(args.stimuli, args.features):
+    if use_kernel(args.stimuli, args.features) and args.primal:
         t_primal, primal = timed(lambda: primal_score(source, averaged))
         print(
             f"pls, primal lockstep (before)     {t_primal:8.2f} s   score {primal.value:.10f}   ratio {t_primal / t_ours:.1f}×"
