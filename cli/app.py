@@ -8,7 +8,23 @@ from __future__ import annotations
 
 import typer
 
-from . import aggregate, benchmarks, cache, common, demo, init, inspect, keys, meta, package, register, remote, score, transfer
+from . import (
+    aggregate,
+    benchmarks,
+    cache,
+    common,
+    demo,
+    init,
+    inspect,
+    keys,
+    leaderboard,
+    meta,
+    package,
+    register,
+    remote,
+    score,
+    transfer,
+)
 
 app = typer.Typer(
     name="bsr",
@@ -67,6 +83,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(cache.app, name="cache")
 app.command("package")(package.package)
 app.command("aggregate")(aggregate.aggregate)
+app.command("leaderboard")(leaderboard.leaderboard)
 app.command("demo")(demo.demo)
 
 

@@ -1,0 +1,122 @@
+"""Which records a leaderboard shows, and why the others are not shown.
+
+Every record is read strictly and its signature and score checked first (`runs.trust`). One that
+fails is *rejected*, with the reason, and never shown as a score. One whose signature is valid but
+whose signer is not trusted is shown, marked as untrusted. Of several records for one model on one
+version of a benchmark, the newest (by when it finished) counts and the others are listed as
+*superseded*, so no score disappears without a trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BsrError, UserInputError
+from ..metrics.score import BenchmarkScore
+from ..runs.records import ScoreRecord, check_signature, read_record, record_score
+from ..runs.rollup import model_label
+from ..runs.trust import TrustPolicy
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A record that passed its checks, with what the pages need of it."""
+
+    path: Path
+    record: ScoreRecord
+    score: BenchmarkScore
+    trusted: bool
+
+    @property
+    def model(self) -> str:
+        return model_label(self.record)
+
+    @property
+    def benchmark(self) -> str:
+        return self.record.benchmark.id
+
+    @property
+    def version(self) -> int:
+        return self.record.benchmark.version
+
+    @property
+    def finished(self) -> str:
+        return self.record.timestamps.get("finished", "")
+
+    @property
+    def slug(self) -> str:
+        """A file name for the record's page: readable, and unique by the record's signature."""
+        digest = hashlib.sha256((self.record.signature or "").encode()).hexdigest()[:12]
+        return f"{slugify(self.benchmark)}--{slugify(self.model)}--{digest}"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    path: Path
+    reason: str
+
+
+@dataclass
+class Collection:
+    """The records of a leaderboard: shown (one per model × benchmark version), superseded, rejected."""
+
+    shown: list[Shown] = field(default_factory=list)
+    superseded: list[tuple[Shown, Shown]] = field(default_factory=list)  # (older, the record that replaced it)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def slugify(text: str) -> str:
+    """A name safe in a file name and a URL: letters, digits, `.`, `_`, `-`."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
+
+
+def record_files(sources: list[Path]) -> list[Path]:
+    """The record files named: files as given, directories searched for `*.json`; a source that does not
+    exist is the user's mistake."""
+    files: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            files += sorted(p for p in source.rglob("*.json") if p.is_file())
+        elif source.is_file():
+            files.append(source)
+        else:
+            raise UserInputError(
+                "does not exist", file=source, field="RECORD_OR_DIR", fix="give record files or directories of them"
+            )
+    return list(dict.fromkeys(files))
+
+
+def check(path: Path, policy: TrustPolicy) -> Shown | Rejected:
+    """One file: a record to show (trusted or not), or the reason it is rejected."""
+    try:
+        record = read_record(path)
+        check_signature(record, path)
+        score = record_score(record, path)
+    except BsrError as exc:
+        return Rejected(path, exc.message)
+    return Shown(path, record, score, policy.trusts(record))
+
+
+def collect(sources: list[Path], policy: TrustPolicy) -> Collection:
+    """Check every record in `sources`; keep the newest per model × benchmark × spec version."""
+    collection = Collection()
+    newest: dict[tuple[str, str, int], Shown] = {}
+    for path in record_files(sources):
+        result = check(path, policy)
+        if isinstance(result, Rejected):
+            collection.rejected.append(result)
+            continue
+        key = (result.model, result.benchmark, result.version)
+        current = newest.get(key)
+        if current is None:
+            newest[key] = result
+            continue
+        older, newer = sorted((current, result), key=lambda s: (s.finished, str(s.path)))
+        newest[key] = newer
+        collection.superseded.append((older, newer))
+    collection.shown = sorted(newest.values(), key=lambda s: (s.model, s.benchmark, s.version))
+    collection.superseded = [(old, newest[(new.model, new.benchmark, new.version)]) for old, new in collection.superseded]
+    return collection
