@@ -84,6 +84,7 @@ app.add_typer(cache.app, name="cache")
 app.command("package")(package.package)
 app.command("aggregate")(aggregate.aggregate)
 app.command("leaderboard")(leaderboard.leaderboard)
+app.command("report")(leaderboard.report)
 app.command("demo")(demo.demo)
 
 

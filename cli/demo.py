@@ -19,9 +19,9 @@ def demo(
     """The whole platform on a SYNTHETIC experiment with known ground truth: its "neural" responses are
     one layer of a hidden seeded network plus Poisson noise. Registers it, pushes it to the embedded
     remote, deletes it and pulls it back by benchmark id, scores the example models (every layer of
-    one), writes and verifies signed records, reproduces one, and checks that the model and the layer
-    that produced the data score best. With the raw published data, also packages and scores the real
-    benchmarks.
+    one), writes and verifies signed records, reproduces one, checks that the model and the layer
+    that produced the data score best, and builds a leaderboard site from the records. With the raw
+    published data, also packages and scores the real benchmarks.
 
     Example: bsr demo
     """
@@ -75,4 +75,5 @@ def _print_summary(result) -> None:
     else:
         out.print("Raw published data not found (../shared/data or --raw PATH): the real benchmarks were skipped.")
     registry = result.registry.root
+    out.print(f"Leaderboard of the demo's records: open [bold]{result.site}[/] (a static site: any browser, no server)")
     out.print(f"Done in {result.seconds:.0f} s. Records: {registry}/records; see [bold]bsr --registry {registry} benchmarks[/]")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import JSON_HELP, out, print_json, registry, user_errors
+from .common import JSON_HELP, err, out, print_json, registry, user_errors
 
 
 def leaderboard(
@@ -37,10 +37,44 @@ def leaderboard(
     with user_errors():
         summary = build_site(registry(), sources, site, load_policy(trusted_key or ()), title)
     if as_json:
-        print_json({key: str(value) if isinstance(value, Path) else value for key, value in vars(summary).items()})
+        print_json(summary.to_json())
         return
+    for rejected in summary.rejections[:10]:
+        err.print(f"rejected {rejected.path}: {rejected.reason}", markup=False, highlight=False, soft_wrap=True)
+    if len(summary.rejections) > 10:
+        err.print(f"... and {len(summary.rejections) - 10} more: see rejected.html", markup=False)
     out.print(
         f"{summary.models} models × {summary.columns} benchmark columns from {summary.shown} records "
-        f"({summary.untrusted} untrusted, {summary.rejected} rejected, {summary.superseded} superseded)"
+        f"({summary.untrusted} untrusted, {len(summary.rejections)} rejected, {summary.superseded} superseded)"
     )
     out.print(f"open {summary.index}")
+
+
+def report(
+    sources: list[Path] = typer.Argument(
+        ..., metavar="RECORD_OR_DIR...", help="One model's score records (JSON), or directories."
+    ),
+    report_file: Path = typer.Option(
+        ..., "--out", "-o", help="The HTML file to write (one file, nothing loaded from elsewhere)."
+    ),
+    model: str = typer.Option(None, "--model", help="The model, when the records hold several (as `bsr aggregate` names it)."),
+    trusted_key: list[Path] = typer.Option(None, "--trusted-key", help="Signers to trust; others are marked †."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Write one model's scores as a self-contained HTML report (styles, figures and the signed records
+    inside it), for a paper or a pull request. Records are checked as `bsr leaderboard` checks them.
+
+    Example: bsr report records/ --model "convnet4 (V1=stage1, V2=stage2, V4=stage3, IT=stage4)" --out report.html
+    """
+    from brainscore_registry.paths import check_output_file
+    from brainscore_registry.reports.report import build_report
+    from brainscore_registry.runs.trust import load_policy
+
+    with user_errors():
+        check_output_file(report_file)
+        summary = build_report(registry(), sources, report_file, load_policy(trusted_key or ()), model)
+    if as_json:
+        print_json({**vars(summary), "path": str(summary.path)})
+        return
+    out.print(f"{summary.model}: {summary.records} records ({summary.untrusted} untrusted, {summary.rejected} rejected)")
+    out.print(f"wrote {summary.path}")

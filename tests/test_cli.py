@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -165,6 +166,8 @@ def test_demo_runs_end_to_end(cli, tmp_path):
     for score in data["scores"]:
         assert cli("--registry", data["registry"], "verify", score["record"]).exit_code == 0
     assert data["real_benchmarks"] == []
+    index = Path(data["site"])  # the leaderboard of the demo's records
+    assert index.name == "index.html" and all(score["model"] in index.read_text() for score in data["scores"])
 
 
 def test_console_script_is_installed():

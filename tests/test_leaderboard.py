@@ -138,6 +138,8 @@ def test_a_tampered_record_is_rejected_and_its_number_shown_nowhere(scored, tmp_
     rejected = pages.pop("rejected.html")
     assert victim.name in rejected and "notes.json" in rejected and "truncated.json" in rejected
     assert "signature does not match" in rejected
+    plain = _invoke("--registry", registry.root, "leaderboard", own, "--out", tmp_path / "again", "--trusted-key", public)
+    assert plain.exit_code == 0 and "rejected" in plain.stderr and "notes.json" in plain.stderr
     for name, html in pages.items():
         assert "0.1234567" not in html and 'data-value="0.123457"' not in html and ">0.123<" not in html, name
     assert not any(victim.name in html for html in pages.values())
@@ -259,3 +261,57 @@ def test_in_a_browser_the_board_sorts_and_filters_offline(scored, browser, tmp_p
     ):
         with open_page(page_path, browser=browser) as run:
             assert run.errors == [] and run.requests == [], page_path
+
+
+def _records_of(records: Path, model_name: str) -> list[Path]:
+    return sorted(p for p in records.glob("*.json") if json.loads(p.read_text())["model"]["name"] == model_name)
+
+
+def test_a_report_is_one_self_contained_file_with_its_records(scored, tmp_path):
+    registry, records, public = scored
+    own = tmp_path / "records"
+    own.mkdir()
+    for path in _records_of(records, "widenet"):
+        shutil.copyfile(path, own / path.name)
+    (own / "broken.json").write_text("{")
+    report = tmp_path / "report.html"
+    result = _invoke("--registry", registry.root, "report", own, "--out", report, "--trusted-key", public, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["records"] == 3 and summary["rejected"] == 1 and summary["model"].startswith("widenet")
+    html = report.read_text()
+    parser = _Links()
+    parser.feed(html)
+    assert parser.links == []  # nothing loaded from elsewhere: no stylesheet, script, image or link
+    assert "<style>" in html and html.count("<svg") >= 1 and "broken.json" in html
+    for path in _records_of(records, "widenet"):
+        assert json.loads(path.read_text())["signature"] in html  # the signed records travel with the report
+
+
+def test_a_report_asks_which_model_when_the_records_hold_several(scored, tmp_path):
+    registry, records, public = scored
+    result = _invoke("--registry", registry.root, "report", records, "--out", tmp_path / "r.html")
+    assert result.exit_code == 2 and "a report is about one" in " ".join(result.stderr.split())
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_in_a_browser_the_compare_page_shows_the_difference(scored, browser, tmp_path):
+    from urllib.parse import quote
+
+    from .browser import open_page
+
+    registry, records, public = scored
+    site = tmp_path / "site"
+    _site(registry, [records], site, "--trusted-key", public)
+    a = json.loads((records / "Syn.IT-ridge--widenet.json").read_text())
+    b = json.loads((records / "Syn.IT-ridge--convnet4.json").read_text())
+    label = lambda r: r["model"]["name"] + " (" + ", ".join(f"{k}={v}" for k, v in r["model"]["layers"].items()) + ")"  # noqa: E731
+    url = (site / "compare.html").as_uri() + f"#a={quote(label(a))}&b={quote(label(b))}"
+    with open_page(url, browser=browser) as run:
+        row = run.page.locator('#comparison tbody tr[data-column="Syn.IT-ridge"] td').all_inner_texts()
+        assert row[0] == "Syn.IT-ridge"
+        assert float(row[3]) == pytest.approx(a["score"]["value"] - b["score"]["value"], abs=1e-4)
+        combined = (a["score"]["error"] ** 2 + b["score"]["error"] ** 2) ** 0.5
+        assert float(row[4]) == pytest.approx(combined, abs=1e-4)
+        assert row[5] == ("yes" if abs(a["score"]["value"] - b["score"]["value"]) > combined else "no")
+        assert run.errors == [] and run.requests == []

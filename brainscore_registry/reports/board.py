@@ -42,28 +42,44 @@ class Board:
     specs: dict[str, BenchmarkSpec]  # benchmark id → the spec its current column follows
     node_names: list[str] = field(default_factory=list)  # aggregation nodes above benchmarks, root first
 
+    def __post_init__(self) -> None:
+        self._by_model: dict[str, list[Shown]] = {}
+        self._by_benchmark: dict[str, list[Shown]] = {}
+        for (model, _), shown in sorted(self.cells.items()):
+            self._by_model.setdefault(model, []).append(shown)
+            self._by_benchmark.setdefault(shown.benchmark, []).append(shown)
+
     def cell(self, model: str, column: Column) -> Shown | None:
         return self.cells.get((model, column.label))
 
     def records_of(self, model: str) -> list[Shown]:
-        return [shown for (m, _), shown in sorted(self.cells.items()) if m == model]
+        """The model's shown records, by benchmark column."""
+        return self._by_model.get(model, [])
 
     def records_on(self, benchmark: str) -> list[Shown]:
-        return sorted((s for (_, label), s in self.cells.items() if s.benchmark == benchmark), key=lambda s: s.model)
+        """Every model's shown records on a benchmark (all its versions), by model."""
+        return self._by_benchmark.get(benchmark, [])
 
 
 def current_specs(registry: Registry, collection: Collection) -> dict[str, BenchmarkSpec]:
     """benchmark id → the spec aggregated: the registry's, else the one its newest record of the highest
     version carries (a spec that no longer validates leaves the benchmark out of the averages)."""
     specs = {spec.id: spec for spec in list_specs(registry.root)}
+    newest: dict[str, Shown] = {}
+    for shown in collection.shown:
+        if shown.benchmark not in specs and (shown.version, shown.finished) >= _rank(newest.get(shown.benchmark)):
+            newest[shown.benchmark] = shown
     foreign: dict[str, BenchmarkSpec] = {}
-    for shown in sorted(collection.shown, key=lambda s: (s.version, s.finished)):
-        if shown.benchmark not in specs:
-            try:
-                foreign[shown.benchmark] = BenchmarkSpec.model_validate(shown.record.benchmark.spec)
-            except ValueError:
-                continue
+    for benchmark, shown in newest.items():
+        try:
+            foreign[benchmark] = BenchmarkSpec.model_validate(shown.record.benchmark.spec)
+        except ValueError:
+            continue
     return {**specs, **foreign}
+
+
+def _rank(shown: Shown | None) -> tuple[int, str]:
+    return (shown.version, shown.finished) if shown is not None else (-1, "")
 
 
 def _columns(collection: Collection, specs: dict[str, BenchmarkSpec]) -> list[Column]:

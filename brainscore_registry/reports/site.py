@@ -11,6 +11,7 @@ site as it was; a directory that is not a site built here is never overwritten.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import uuid
@@ -26,7 +27,7 @@ from ..runs.trust import TrustPolicy
 from ..store.registry import Registry
 from . import plots
 from .board import Board, build_board
-from .collect import Collection, Shown, collect, slugify
+from .collect import Collection, Rejected, Shown, collect, slugify
 
 MARKER = ".bsr-site"  # a directory holding it was built by this module and may be replaced
 
@@ -36,10 +37,26 @@ class SiteSummary:
     index: Path
     shown: int
     untrusted: int
-    rejected: int
     superseded: int
     models: int
     columns: int
+    rejections: tuple[Rejected, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "index": str(self.index),
+            "shown": self.shown,
+            "untrusted": self.untrusted,
+            "rejected": len(self.rejections),
+            "superseded": self.superseded,
+            "models": self.models,
+            "columns": self.columns,
+            "rejections": [{"file": str(r.path), "reason": r.reason} for r in self.rejections],
+        }
+
+
+def _finite_or_zero(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
 
 
 def colour(value: float) -> str:
@@ -49,7 +66,7 @@ def colour(value: float) -> str:
 
 
 def _environment(env: dict) -> dict:
-    blas = ", ".join(sorted({f"{b.get('internal_api', '?')}:{b.get('architecture', '?')}" for b in env.get("blas", []) or []}))
+    blas = ", ".join(sorted({f"{b.get('library', '?')} {b.get('architecture', '?')}" for b in env.get("blas", []) or []}))
     return {
         "python": env.get("python", "?"),
         "torch": env.get("torch", "—"),
@@ -60,14 +77,14 @@ def _environment(env: dict) -> dict:
     }
 
 
-def _identity(records: list[Shown]) -> dict:
+def identity(records: list[Shown]) -> dict:
     first = records[0].record.model
     names = ("card_sha256", "weights_sha256", "factory_sha256", "predictions_sha256")
     hashes = [(name, value) for name in names for value in sorted({getattr(s.record.model, name) for s in records} - {None})]
     return {"kind": first.kind, "hashes": hashes, "layers": first.layers, "reduction": first.reduction}
 
 
-def _network(shown: Shown) -> tuple:
+def network_of(shown: Shown) -> tuple:
     """What makes records the same network whatever layers they commit: its name and its hashes."""
     model = shown.record.model
     return (model.name, model.card_sha256, model.weights_sha256, model.factory_sha256)
@@ -79,20 +96,23 @@ def _natural(text: str) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
-def layer_curves(board: Board, collection: Collection, model: str) -> str | None:
-    """The SVG of every layer the model's network was scored with per benchmark, when some benchmark has
-    two or more; None otherwise."""
-    own = board.records_of(model)
-    if not own:
-        return None
-    network = _network(own[0])
-    curves: dict[str, dict[str, tuple[float, float]]] = {}
+def networks(board: Board, collection: Collection) -> dict[tuple, dict[str, dict[str, tuple[float, float]]]]:
+    """network → {benchmark: {layer: (value, error)}}: every layer each network was scored with as a
+    benchmark's region (current spec versions), from all shown records."""
+    found: dict[tuple, dict[str, dict[str, tuple[float, float]]]] = {}
     for shown in collection.shown:
         spec = board.specs.get(shown.benchmark)
         region = spec.procedure.region if spec is not None and spec.version == shown.version else None
-        if _network(shown) != network or region is None or region not in shown.record.model.layers:
+        if region is None or region not in shown.record.model.layers:
             continue
-        curves.setdefault(shown.benchmark, {})[shown.record.model.layers[region]] = (shown.score.value, shown.score.error)
+        layers = found.setdefault(network_of(shown), {}).setdefault(shown.benchmark, {})
+        layers[shown.record.model.layers[region]] = (shown.score.value, shown.score.error)
+    return found
+
+
+def layer_curves(curves: dict[str, dict[str, tuple[float, float]]]) -> str | None:
+    """The SVG of a network's per-layer scores on every benchmark it has two or more layers on; None
+    when it has none."""
     curves = {benchmark: points for benchmark, points in curves.items() if len(points) >= 2}
     if not curves:
         return None
@@ -120,22 +140,29 @@ def _pins(registry: Registry, records: list[Shown], spec) -> list[dict]:
     return rows
 
 
+def template_environment():
+    """The package's page templates: autoescaped, and an undefined name is an error, not an empty string."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("brainscore_registry.reports", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["colour"] = colour
+    return env
+
+
 class _Pages:
     """Renders every page of one site into a directory."""
 
     def __init__(self, registry: Registry, collection: Collection, board: Board, title: str, target: Path) -> None:
-        from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
         self.registry, self.collection, self.board, self.target = registry, collection, board, target
-        self.env = Environment(
-            loader=PackageLoader("brainscore_registry.reports", "templates"),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["colour"] = colour
+        self.env = template_environment()
         self.model_slugs = {model: slugify(model) for model in board.models}
+        self.networks = networks(board, collection)
         untrusted = sum(not s.trusted for s in collection.shown)
         self.common = {
             "site_title": title,
@@ -160,6 +187,14 @@ class _Pages:
     def index(self) -> None:
         self.write("index.html", "index.html", "", page_title="Leaderboard", board=self.board)
 
+    def compare(self) -> None:
+        scores: dict[str, dict[str, list[float]]] = {model: {} for model in self.board.models}
+        for (model, label), shown in self.board.cells.items():
+            if math.isfinite(shown.score.value):  # an undefined (NaN) score is shown as missing
+                scores[model][label] = [shown.score.value, _finite_or_zero(shown.score.error)]
+        data = {"models": self.board.models, "columns": [c.label for c in self.board.columns], "scores": scores}
+        self.write("compare.html", "compare.html", "", page_title="Compare two models", data=data)
+
     def rejected(self) -> None:
         self.write("rejected.html", "rejected.html", "", page_title="Rejected and superseded", collection=self.collection)
 
@@ -174,12 +209,12 @@ class _Pages:
             "../",
             page_title=model,
             model=model,
-            identity=_identity(records),
+            identity=identity(records),
             nodes=nodes,
             roots=sorted(n for n, node in nodes.items() if node.parent is None and node.children),
             records=records,
             scores_svg=plots.scores_with_errors(rows),
-            layers_svg=layer_curves(self.board, self.collection, model),
+            layers_svg=layer_curves(self.networks.get(network_of(records[0]), {})),
             environments=[(json.loads(env), count) for env, count in sorted(environments.items())],
         )
 
@@ -200,16 +235,16 @@ class _Pages:
             other_versions=sorted({s.version for s in records} - ({spec.version} if spec else set())),
             data=_pins(self.registry, records, spec),
             records=records,
-            distribution_svg=plots.distribution([s.score.value for s in current]),
+            distribution_svg=plots.distribution([(s.model, s.score.value) for s in current]),
             raw_svg=plots.raw_against_ceiled(
-                [(s.score.raw.value, s.score.value) for s in current], ceilings[0] if ceilings else None, formula
+                [(s.model, s.score.raw.value, s.score.value) for s in current], ceilings[0] if ceilings else None, formula
             ),
         )
 
     def record(self, shown: Shown) -> None:
         (self.target / "records").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shown.path, self.target / "records" / f"{shown.slug}.json")
-        pretty = json.dumps(json.loads(shown.path.read_bytes()), indent=2, ensure_ascii=False)
+        pretty = shown.path.read_text(encoding="utf-8")  # the contents as signed (bsr writes them indented)
         self.write(
             f"records/{shown.slug}.html",
             "record.html",
@@ -261,6 +296,7 @@ def build_site(registry: Registry, sources: list[Path], out: Path, policy: Trust
         pages.static()
         pages.index()
         pages.rejected()
+        pages.compare()
         for model in board.models:
             pages.model(model)
         for benchmark in sorted({c.benchmark for c in board.columns}):
@@ -276,8 +312,8 @@ def build_site(registry: Registry, sources: list[Path], out: Path, policy: Trust
         out / "index.html",
         len(collection.shown),
         sum(not s.trusted for s in collection.shown),
-        len(collection.rejected),
         len(collection.superseded),
         len(board.models),
         len(board.columns),
+        tuple(collection.rejected),
     )

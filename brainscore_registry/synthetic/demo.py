@@ -28,6 +28,7 @@ from ..packaging import REPOSITORY
 from ..packaging.build import PACKAGES, build, raw_available
 from ..paths import bsr_home, write_atomic
 from ..progress import Progress
+from ..reports.site import build_site
 from ..runs.records import ensure_key, read_record
 from ..runs.reproduction import reproduce
 from ..runs.run import ScoredRun, Subject, ensure_local, record_run
@@ -56,6 +57,7 @@ class DemoResult:
     real_runs: list[ScoredRun] = field(default_factory=list)
     real_data: bool = False
     seconds: float = 0.0
+    site: Path | None = None  # the leaderboard built from the demo's records
 
     def layer_of(self, run: ScoredRun) -> str:
         return run.record.model.layers.get("V4", "")
@@ -88,6 +90,7 @@ class DemoResult:
                 {"model": r.record.model.name, "layer": self.layer_of(r), **_numbers(r.score), "record": str(r.path)}
                 for r in self.runs
             ],
+            "site": str(self.site) if self.site else None,
             "model_recovered": self.model_recovered,
             "layer_recovered": self.layer_recovered,
             "reproduced": self.reproduced,
@@ -136,7 +139,7 @@ def run_demo(
     workdir = Path(workdir or bsr_home() / "demo").resolve()
     started = time.perf_counter()
     real = raw_available(raw)
-    total = 7 if real else 6
+    total = 8 if real else 7
     announce = step or (lambda number, count, text: None)
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -196,5 +199,8 @@ def run_demo(
         for model in [hidden_model, *others]:
             for real_spec in [s for s in list_specs(registry.root) if s.id != BENCHMARK]:
                 result.real_runs.append(_score(registry, real_spec, model, progress))
+    announce(total, total, "building the leaderboard site from the signed records")
+    title = "bsr demo: example models on the synthetic benchmark" + (" and the published ones" if real else "")
+    result.site = build_site(registry, [registry.layout.records_dir], workdir / "site", load_policy(), title).index
     result.seconds = time.perf_counter() - started
     return result

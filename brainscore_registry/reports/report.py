@@ -1,0 +1,82 @@
+"""`bsr report`: one model's scores as one self-contained HTML file (styles, figures and the signed
+records inside it), to attach to a paper or a pull request. The records are checked exactly as the
+leaderboard checks them (`collect`); the report names any that were rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import UserInputError
+from ..metrics.normalization import NORMALIZATIONS
+from ..paths import write_atomic
+from ..runs.environment import package_version
+from ..runs.trust import TrustPolicy
+from ..store.registry import Registry
+from . import plots
+from .board import build_board
+from .collect import collect
+from .site import identity, layer_curves, network_of, networks, template_environment
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    path: Path
+    model: str
+    records: int
+    untrusted: int
+    rejected: int
+
+
+def choose_model(models: list[str], wanted: str | None) -> str:
+    """The one model the report is about: the one named, or the only one the records hold."""
+    if wanted is not None:
+        if wanted not in models:
+            raise UserInputError(
+                f"no verified record of {wanted!r}; the records hold: {', '.join(models) or 'none'}",
+                field="model",
+                fix="give --model one of those names (with its layer commitment, as `bsr aggregate` prints it)",
+            )
+        return wanted
+    if len(models) != 1:
+        raise UserInputError(
+            f"the records hold {len(models)} models ({', '.join(models[:5])}{', ...' if len(models) > 5 else ''}); "
+            "a report is about one",
+            field="model",
+            fix="name it with --model, or give only that model's records",
+        )
+    return models[0]
+
+
+def build_report(registry: Registry, sources: list[Path], out: Path, policy: TrustPolicy, model: str | None) -> ReportSummary:
+    collection = collect(sources, policy)
+    board = build_board(registry, collection)
+    chosen = choose_model(board.models, model)
+    records = board.records_of(chosen)
+    nodes = board.trees[chosen]
+    formulas = {
+        s.benchmark: NORMALIZATIONS[board.specs[s.benchmark].normalization_name].formula if s.benchmark in board.specs else "?"
+        for s in records
+    }
+    html = (
+        template_environment()
+        .get_template("report.html")
+        .render(
+            model=chosen,
+            css=resources.files("brainscore_registry.reports").joinpath("static", "site.css").read_text(),
+            identity=identity(records),
+            nodes=nodes,
+            roots=sorted(n for n, node in nodes.items() if node.parent is None and node.children),
+            records=records,
+            texts=[s.path.read_text(encoding="utf-8") for s in records],
+            formulas=formulas,
+            scores_svg=plots.scores_with_errors([(f"{s.benchmark} v{s.version}", s.score.value, s.score.error) for s in records]),
+            layers_svg=layer_curves(networks(board, collection).get(network_of(records[0]), {})),
+            rejected=collection.rejected,
+            untrusted=sum(not s.trusted for s in records),
+            bsr_version=package_version(),
+        )
+    )
+    write_atomic(out, html)
+    return ReportSummary(out, chosen, len(records), sum(not s.trusted for s in records), len(collection.rejected))
