@@ -315,3 +315,17 @@ def test_in_a_browser_the_compare_page_shows_the_difference(scored, browser, tmp
         assert float(row[4]) == pytest.approx(combined, abs=1e-4)
         assert row[5] == ("yes" if abs(a["score"]["value"] - b["score"]["value"]) > combined else "no")
         assert run.errors == [] and run.requests == []
+
+
+def test_figures_say_an_undefined_score_instead_of_drawing_it():
+    from brainscore_registry.reports import plots
+
+    nan = float("nan")
+    figures = [
+        plots.scores_with_errors([("a v1", 0.5, nan), ("b v1", nan, nan), ("c v1", 0.4, 0.1)]),
+        plots.distribution([("a", nan), ("b", 0.3)]),
+        plots.raw_against_ceiled([("a", nan, 0.2), ("b", 0.3, 0.4)], nan, "raw / ceiling"),
+    ]
+    for svg in figures:
+        assert "nan" not in svg.replace("NaN", "")  # no coordinate is NaN (a browser refuses the element)
+    assert "undefined (NaN)" in figures[0] and "(error undefined)" in figures[0]

@@ -79,11 +79,18 @@ def _y_axis(scale: Scale, x: float, label: str) -> list[str]:
     return parts
 
 
+def _pm(value: float, error: float) -> str:
+    """`value ± error` for a title, saying which is undefined."""
+    shown = f"{value:.4f}" if math.isfinite(value) else "undefined (NaN)"
+    return shown + (f" ± {error:.4f}" if math.isfinite(error) else " (error undefined)")
+
+
 def _value_range(values: Sequence[float], errors: Sequence[float] = ()) -> tuple[float, float]:
-    """From min(0, lowest) to max(1.05, highest): the ceiling (1) is always in view."""
+    """From min(0, lowest) to max(1.05, highest), error bars included: the ceiling (1) is always in view."""
     finite = [v for v in values if math.isfinite(v)]
-    spread = [v + e for v, e in zip(values, errors) if math.isfinite(v + e)]
-    return min([0.0, *finite]), max([1.05, *finite, *spread])
+    above = [v + e for v, e in zip(values, errors) if math.isfinite(v + e)]
+    below = [v - e for v, e in zip(values, errors) if math.isfinite(v - e)]
+    return min([0.0, *finite, *below]), max([1.05, *finite, *above])
 
 
 def scores_with_errors(rows: Sequence[tuple[str, float, float]], xlabel: str = "ceiled score") -> str:
@@ -94,12 +101,15 @@ def scores_with_errors(rows: Sequence[tuple[str, float, float]], xlabel: str = "
     scale = Scale(*_value_range([r[1] for r in rows], [r[2] for r in rows]), left, width - 12)
     body: list[str] = []
     for i, (label, value, error) in enumerate(rows):
-        y = top + i * bar
-        x0, x1 = sorted((scale(0.0), scale(value)))
-        body.append(f"<g><title>{escape(label)}: {value:.4f} ± {error:.4f}</title>")
-        body.append(f'<rect x="{_n(x0)}" y="{_n(y + 3)}" width="{_n(x1 - x0)}" height="{bar - 6}" fill="{PALETTE[0]}"/>')
-        centre = y + bar / 2
-        body.append(_line(scale(value - error), centre, scale(value + error), centre))
+        y, centre = top + i * bar, top + i * bar + bar / 2
+        body.append(f"<g><title>{escape(label)}: {_pm(value, error)}</title>")
+        if math.isfinite(value):
+            x0, x1 = sorted((scale(0.0), scale(value)))
+            body.append(f'<rect x="{_n(x0)}" y="{_n(y + 3)}" width="{_n(x1 - x0)}" height="{bar - 6}" fill="{PALETTE[0]}"/>')
+            if math.isfinite(error):
+                body.append(_line(scale(value - error), centre, scale(value + error), centre))
+        else:  # an undefined score is said, not drawn
+            body.append(_text(scale(0.0) + 4, centre + 4, "undefined (NaN)", extra=' fill="#999"'))
         body.append(_text(left - 6, centre + 4, label, "end") + "</g>")
     body.append(_line(scale(1.0), top, scale(1.0), top + bar * len(rows), CEILING))
     body += _x_axis(scale, top + bar * max(1, len(rows)), f"{xlabel} (dashed: the ceiling)")
@@ -109,6 +119,7 @@ def scores_with_errors(rows: Sequence[tuple[str, float, float]], xlabel: str = "
 def distribution(values: Sequence[tuple[str, float]]) -> str:
     """Every model's ceiled score on one benchmark as a strip of points (name, value), ceiling dashed."""
     width, height, top = 560, 106, 10
+    values = [(name, value) for name, value in values if math.isfinite(value)]
     scale = Scale(*_value_range([v for _, v in values]), 16, width - 16)
     body: list[str] = []
     for i, (name, value) in enumerate(values):
@@ -125,6 +136,8 @@ def distribution(values: Sequence[tuple[str, float]]) -> str:
 def raw_against_ceiled(points: Sequence[tuple[str, float, float]], ceiling: float | None, formula: str) -> str:
     """Each model's raw score (x) against its ceiled score (y): (name, raw, ceiled); the ceiling dashed."""
     width, height = 460, 300
+    points = [p for p in points if math.isfinite(p[1]) and math.isfinite(p[2])]
+    ceiling = ceiling if ceiling is not None and math.isfinite(ceiling) else None
     raws = [p[1] for p in points] + ([ceiling] if ceiling is not None else [])
     low, high = min([0.0, *raws]), max([0.1, *raws]) * 1.05
     x = Scale(low, high, 60, width - 14)

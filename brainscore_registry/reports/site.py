@@ -113,6 +113,10 @@ def networks(board: Board, collection: Collection) -> dict[tuple, dict[str, dict
 def layer_curves(curves: dict[str, dict[str, tuple[float, float]]]) -> str | None:
     """The SVG of a network's per-layer scores on every benchmark it has two or more layers on; None
     when it has none."""
+    curves = {
+        b: {layer: (v, e if math.isfinite(e) else 0.0) for layer, (v, e) in points.items() if math.isfinite(v)}
+        for b, points in curves.items()
+    }
     curves = {benchmark: points for benchmark, points in curves.items() if len(points) >= 2}
     if not curves:
         return None
