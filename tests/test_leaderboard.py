@@ -254,13 +254,17 @@ def test_in_a_browser_the_board_sorts_and_filters_offline(scored, browser, tmp_p
         assert page.locator("#board tbody tr[hidden]").count() > 0
         run.screenshot(tmp_path / "leaderboard.png")
         assert run.errors == [] and run.requests == []
-    for page_path in (
-        next((site / "models").glob("widenet*.html")),
-        site / "benchmarks" / "Syn.IT-ridge.html",
-        site / "rejected.html",
-    ):
+    pages = {
+        "model": next((site / "models").glob("widenet*.html")),
+        "benchmark": site / "benchmarks" / "Syn.IT-ridge.html",
+        "rejected": site / "rejected.html",
+        "compare": site / "compare.html",
+    }
+    for name, page_path in pages.items():
         with open_page(page_path, browser=browser) as run:
             assert run.errors == [] and run.requests == [], page_path
+            assert run.page.locator("svg").count() >= {"model": 1, "benchmark": 2}.get(name, 0)
+            run.screenshot(tmp_path / f"{name}.png")  # test artifacts, beside the site
 
 
 def _records_of(records: Path, model_name: str) -> list[Path]:
