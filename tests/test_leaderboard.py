@@ -333,3 +333,28 @@ def test_figures_say_an_undefined_score_instead_of_drawing_it():
     for svg in figures:
         assert "nan" not in svg.replace("NaN", "")  # no coordinate is NaN (a browser refuses the element)
     assert "undefined (NaN)" in figures[0] and "(error undefined)" in figures[0]
+
+
+def test_models_whose_names_slug_alike_get_pages_of_their_own(tmp_path):
+    from brainscore_registry.reports.collect import unique_slugs
+    from brainscore_registry.store.registry import Registry
+    from brainscore_registry.synthetic.records import synthetic_record, synthetic_spec
+
+    names = ["net/a", "net_a", "Net a", "x" * 300, '<script>alert("x")</script>']
+    slugs = unique_slugs(names)
+    assert len({slug.lower() for slug in slugs.values()}) == len(names) and all(len(s) <= 100 for s in slugs.values())
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "records").mkdir()
+    spec = synthetic_spec(0)
+    for i, name in enumerate(names):
+        record = synthetic_record(name, spec, 0.1 * (i + 1), key, i, "2026-12-01T12:00:00+00:00")
+        (tmp_path / "records" / f"{i}.json").write_text(json.dumps(record))
+    public = tmp_path / "key.pub"
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    registry = Registry.init(tmp_path / "registry")
+    site = tmp_path / "site"
+    summary = _site(registry, [tmp_path / "records"], site, "--trusted-key", public)
+    assert summary["models"] == len(names) and summary["untrusted"] == 0
+    assert len(list((site / "models").glob("*.html"))) == len(names)
+    index = (site / "index.html").read_text()
+    assert "<script>alert" not in index and "&lt;script&gt;alert" in index  # record values are escaped

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..benchmarks.aggregation import Node, aggregate, load_tree
 from ..benchmarks.specs import BenchmarkSpec, list_specs
 from ..store.registry import Registry
-from .collect import Collection, Shown, slugify
+from .collect import Collection, Shown
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,6 @@ class Column:
     def label(self) -> str:
         return f"{self.benchmark} v{self.version}" if self.several_versions else self.benchmark
 
-    @property
-    def slug(self) -> str:
-        return slugify(self.benchmark)
 
 
 @dataclass

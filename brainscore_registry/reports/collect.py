@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -53,7 +55,7 @@ class Shown:
     def slug(self) -> str:
         """A file name for the record's page: readable, and unique by the record's signature."""
         digest = hashlib.sha256((self.record.signature or "").encode()).hexdigest()[:12]
-        return f"{slugify(self.benchmark)}--{slugify(self.model)}--{digest}"
+        return f"{slugify(self.benchmark, 60)}--{slugify(self.model, 60)}--{digest}"
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,21 @@ class Collection:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def slugify(text: str) -> str:
-    """A name safe in a file name and a URL: letters, digits, `.`, `_`, `-`."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
+def slugify(text: str, limit: int = 80) -> str:
+    """A name safe in a file name and a URL: letters, digits, `.`, `_`, `-`, at most `limit` of them (and
+    never `.` or `..`). Not unique: see `unique_slugs`."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.")[:limit]
+    return slug or "_"
+
+
+def unique_slugs(names: Iterable[str]) -> dict[str, str]:
+    """name → a slug no other name shares, even on a case-insensitive file system: names whose slugs
+    would collide (`a/b`, `a_b`, `A b`) each get a short hash of the name appended."""
+    names = sorted(set(names))
+    bases = {name: slugify(name) for name in names}
+    taken = Counter(base.lower() for base in bases.values())
+    digest = lambda name: hashlib.sha256(name.encode()).hexdigest()[:10]  # noqa: E731
+    return {name: base if taken[base.lower()] == 1 else f"{base}-{digest(name)}" for name, base in bases.items()}
 
 
 def record_files(sources: list[Path]) -> list[Path]:

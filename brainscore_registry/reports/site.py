@@ -27,7 +27,7 @@ from ..runs.trust import TrustPolicy
 from ..store.registry import Registry
 from . import plots
 from .board import Board, build_board
-from .collect import Collection, Rejected, Shown, collect, slugify
+from .collect import Collection, Rejected, Shown, collect, unique_slugs
 
 MARKER = ".bsr-site"  # a directory holding it was built by this module and may be replaced
 
@@ -165,7 +165,8 @@ class _Pages:
     def __init__(self, registry: Registry, collection: Collection, board: Board, title: str, target: Path) -> None:
         self.registry, self.collection, self.board, self.target = registry, collection, board, target
         self.env = template_environment()
-        self.model_slugs = {model: slugify(model) for model in board.models}
+        self.model_slugs = unique_slugs(board.models)
+        self.benchmark_slugs = unique_slugs(c.benchmark for c in board.columns)
         self.networks = networks(board, collection)
         untrusted = sum(not s.trusted for s in collection.shown)
         self.common = {
@@ -177,9 +178,8 @@ class _Pages:
                 "rejected": len(collection.rejected),
                 "superseded": len(collection.superseded),
             },
-            "slug": slugify,
             "model_slugs": self.model_slugs,
-            "benchmark_pages": {c.benchmark for c in board.columns},
+            "benchmark_slugs": self.benchmark_slugs,
         }
 
     def write(self, relative: str, template: str, root: str, **context) -> None:
@@ -229,7 +229,7 @@ class _Pages:
         formula = NORMALIZATIONS[spec.normalization_name].formula if spec is not None else "?"
         ceilings = [s.score.ceiling.value for s in current if s.score.ceiling is not None]
         self.write(
-            f"benchmarks/{slugify(benchmark)}.html",
+            f"benchmarks/{self.benchmark_slugs[benchmark]}.html",
             "benchmark.html",
             "../",
             page_title=benchmark,
@@ -257,7 +257,7 @@ class _Pages:
             shown=shown,
             pretty=pretty,
             model_slug=self.model_slugs[shown.model],
-            benchmark_slug=slugify(shown.benchmark),
+            benchmark_slug=self.benchmark_slugs[shown.benchmark],
         )
 
     def static(self) -> None:
