@@ -29,7 +29,6 @@ class Column:
         return f"{self.benchmark} v{self.version}" if self.several_versions else self.benchmark
 
 
-
 @dataclass
 class Board:
     columns: list[Column]

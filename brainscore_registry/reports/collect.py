@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ..errors import BsrError, UserInputError
+from ..errors import BsrError, JobError, UserInputError
 from ..metrics.score import BenchmarkScore
-from ..runs.records import ScoreRecord, check_signature, read_record, record_score
+from ..runs.records import ScoreRecord, check_signature, read_bounded, record_from_bytes, record_score
 from ..runs.rollup import model_label
 from ..runs.trust import TrustPolicy
 
@@ -34,6 +34,7 @@ class Shown:
     record: ScoreRecord
     score: BenchmarkScore
     trusted: bool
+    sha256: str  # of the bytes that were checked: the site copies exactly those (`verified_bytes`)
 
     @property
     def model(self) -> str:
@@ -50,6 +51,13 @@ class Shown:
     @property
     def finished(self) -> str:
         return self.record.timestamps.get("finished", "")
+
+    def verified_bytes(self) -> bytes:
+        """The record file's bytes, refused if they are not the ones checked (changed during the build)."""
+        raw = read_bounded(self.path)
+        if hashlib.sha256(raw).hexdigest() != self.sha256:
+            raise JobError("changed after it was verified, while the site was built", file=self.path, fix="build the site again")
+        return raw
 
     @property
     def slug(self) -> str:
@@ -109,12 +117,13 @@ def record_files(sources: list[Path]) -> list[Path]:
 def check(path: Path, policy: TrustPolicy) -> Shown | Rejected:
     """One file: a record to show (trusted or not), or the reason it is rejected."""
     try:
-        record = read_record(path)
+        raw = read_bounded(path)
+        record = record_from_bytes(raw, path)
         check_signature(record, path)
         score = record_score(record, path)
     except BsrError as exc:
         return Rejected(path, exc.message)
-    return Shown(path, record, score, policy.trusts(record))
+    return Shown(path, record, score, policy.trusts(record), hashlib.sha256(raw).hexdigest())
 
 
 PARALLEL_FROM = 256  # records; fewer are checked in this process (starting workers costs more)

@@ -69,7 +69,7 @@ def build_report(registry: Registry, sources: list[Path], out: Path, policy: Tru
             nodes=nodes,
             roots=sorted(n for n, node in nodes.items() if node.parent is None and node.children),
             records=records,
-            texts=[s.path.read_text(encoding="utf-8") for s in records],
+            texts=[s.verified_bytes().decode("utf-8") for s in records],
             formulas=formulas,
             scores_svg=plots.scores_with_errors([(f"{s.benchmark} v{s.version}", s.score.value, s.score.error) for s in records]),
             layers_svg=layer_curves(networks(board, collection).get(network_of(records[0]), {})),

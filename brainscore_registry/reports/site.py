@@ -247,8 +247,9 @@ class _Pages:
 
     def record(self, shown: Shown) -> None:
         (self.target / "records").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shown.path, self.target / "records" / f"{shown.slug}.json")
-        pretty = shown.path.read_text(encoding="utf-8")  # the contents as signed (bsr writes them indented)
+        raw = shown.verified_bytes()
+        (self.target / "records" / f"{shown.slug}.json").write_bytes(raw)
+        pretty = raw.decode("utf-8")  # the contents as signed (bsr writes them indented)
         self.write(
             f"records/{shown.slug}.html",
             "record.html",

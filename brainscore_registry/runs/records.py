@@ -220,8 +220,13 @@ def read_record(path: str | Path) -> ScoreRecord:
     """The record at `path`, parsed strictly and checked against the schema (the signature is not
     checked here: see check_signature). A missing file is the user's mistake (UserInputError); a file
     that is not a well-formed record is RecordInvalid."""
-    path = Path(path)
-    data = parse_record_json(_read_bounded(path), path)
+    return record_from_bytes(read_bounded(Path(path)), Path(path))
+
+
+def record_from_bytes(raw: bytes, path: Path) -> ScoreRecord:
+    """`read_record` of bytes already read from `path` (named in errors): a caller that must use the very
+    bytes it checked (a leaderboard copying the record it verified) reads them once."""
+    data = parse_record_json(raw, path)
     try:
         return ScoreRecord.model_validate(data)
     except ValidationError as exc:
@@ -234,7 +239,7 @@ def read_record(path: str | Path) -> ScoreRecord:
         ) from None
 
 
-def _read_bounded(path: Path) -> bytes:
+def read_bounded(path: Path) -> bytes:
     """The file's bytes, refusing one larger than MAX_RECORD_BYTES before reading it whole (and reading
     at most one byte more, should it grow meanwhile)."""
     try:
