@@ -46,20 +46,31 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def check_output_file(path: str | Path, *, follow_symlinks: bool = False, field: str = "out") -> Path:
+def check_output_file(path: str | Path, *, follow_symlinks: bool = False, field: str = "out", can_follow: bool = True) -> Path:
     """The file to write for an output path a user gave (`--out`), refused before any work when writing
     it would do harm: `atomic_file` renames a new file over the path, which would replace a directory
     entry that is a device node, named pipe or socket, and replace a symbolic link itself rather than
     write through it. A symlink is followed only with `follow_symlinks` (its target is returned and must
     be a regular file or not exist). The parent directory must be a directory, if it exists."""
-    path = Path(path)
+    try:
+        return _checked_output_file(Path(path), follow_symlinks, field, can_follow)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UserInputError(
+            f"cannot be written: {exc.strerror or exc}",
+            file=path,
+            field=field,
+            fix="give a shorter path in a directory you can write",
+        ) from None
+
+
+def _checked_output_file(path: Path, follow_symlinks: bool, field: str, can_follow: bool) -> Path:
     if path.is_symlink():
         if not follow_symlinks:
             raise UserInputError(
                 f"is a symbolic link (to {os.readlink(path)}); writing would replace the link by a file",
                 file=path,
                 field=field,
-                fix="give the target's path, or ask to write through the link (--follow-symlinks)",
+                fix="give the target's path" + (", or ask to write through the link (--follow-symlinks)" if can_follow else ""),
             )
         path = path.resolve()
     if path.is_dir():

@@ -40,14 +40,15 @@ def leaderboard(
         print_json(summary.to_json())
         return
     for rejected in summary.rejections[:10]:
-        err.print(f"rejected {rejected.path}: {rejected.reason}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"rejected {shown(rejected.path)}: {shown(rejected.reason)}", markup=False, highlight=False, soft_wrap=True)
     if len(summary.rejections) > 10:
         err.print(f"... and {len(summary.rejections) - 10} more: see rejected.html", markup=False)
     out.print(
         f"{summary.models} models × {summary.columns} benchmark columns from {summary.shown} records "
-        f"({summary.untrusted} untrusted, {len(summary.rejections)} rejected, {summary.superseded} superseded)"
+        f"({summary.untrusted} untrusted, {len(summary.rejections)} rejected, {summary.superseded} superseded)",
+        markup=False,
     )
-    out.print(f"open {summary.index}")
+    out.print(f"open {shown(summary.index)}", markup=False, highlight=False)
 
 
 def report(
@@ -71,10 +72,23 @@ def report(
     from brainscore_registry.runs.trust import load_policy
 
     with user_errors():
-        check_output_file(report_file)
+        check_output_file(report_file, can_follow=False)
         summary = build_report(registry(), sources, report_file, load_policy(trusted_key or ()), model)
     if as_json:
         print_json({**vars(summary), "path": str(summary.path)})
         return
-    out.print(f"{summary.model}: {summary.records} records ({summary.untrusted} untrusted, {summary.rejected} rejected)")
-    out.print(f"wrote {summary.path}")
+    out.print(
+        f"{shown(summary.model)}: {summary.records} records ({summary.untrusted} untrusted, {summary.rejected} rejected)",
+        markup=False,
+        highlight=False,
+    )
+    out.print(f"wrote {shown(summary.path)}", markup=False, highlight=False)
+
+
+def shown(value: object) -> str:
+    """Text from records or paths as a terminal shows it safely: control and bidirectional-override
+    characters (escape sequences, RLO) spelled out, never sent to the terminal."""
+    return "".join(
+        ch if ch.isprintable() and not 0x202A <= ord(ch) <= 0x202E and not 0x2066 <= ord(ch) <= 0x2069 else ascii(ch)[1:-1]
+        for ch in str(value)
+    )

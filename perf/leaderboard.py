@@ -72,9 +72,8 @@ def main() -> int:
         largest = pages[-1]
         print(f"{summary.models} models × {summary.columns} benchmarks, {summary.shown} signed records")
         print(f"build: {t_build:.1f} s (goal < 30 s); writing the records' bytes alone: {t_copy:.2f} s ({t_build / t_copy:.0f}×)")
-        print(
-            f"{len(pages)} pages, {total / 1e6:.1f} MB in all; largest: {largest.relative_to(work / 'site')} {largest.stat().st_size / 1e6:.2f} MB"
-        )
+        where, size = largest.relative_to(work / "site"), largest.stat().st_size / 1e6
+        print(f"{len(pages)} pages, {total / 1e6:.1f} MB in all; largest: {where} {size:.2f} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -81,26 +81,35 @@ class Collection:
     rejected: list[Rejected] = field(default_factory=list)
 
 
+def _precedence(shown: Shown) -> tuple:
+    """Which of two records of one model on one benchmark version counts: a trusted signer's before an
+    untrusted one (whose `finished` time is only its own word), then the newest."""
+    return (shown.trusted, shown.finished, str(shown.path))
+
+
 def slugify(text: str, limit: int = 80) -> str:
     """A name safe in a file name and a URL: letters, digits, `.`, `_`, `-`, at most `limit` of them (and
     never `.` or `..`). Not unique: see `unique_slugs`."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.")[:limit]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+    slug = re.sub(r"-{2,}", "-", slug).strip("_.-")[:limit].rstrip("-")  # "--" is kept for `unique_slugs`
     return slug or "_"
 
 
 def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     """name → a slug no other name shares, even on a case-insensitive file system: names whose slugs
-    would collide (`a/b`, `a_b`, `A b`) each get a short hash of the name appended."""
+    would collide (`a/b`, `a_b`, `A b`) each get `--` and a hash of the name appended. A slug never holds
+    `--` otherwise, so no name can be chosen to take another's suffixed slug."""
     names = sorted(set(names))
     bases = {name: slugify(name) for name in names}
     taken = Counter(base.lower() for base in bases.values())
-    digest = lambda name: hashlib.sha256(name.encode()).hexdigest()[:10]  # noqa: E731
-    return {name: base if taken[base.lower()] == 1 else f"{base}-{digest(name)}" for name, base in bases.items()}
+    digest = lambda name: hashlib.sha256(name.encode()).hexdigest()[:16]  # noqa: E731
+    return {name: base if taken[base.lower()] == 1 else f"{base}--{digest(name)}" for name, base in bases.items()}
 
 
-def record_files(sources: list[Path]) -> list[Path]:
-    """The record files named: files as given, directories searched for `*.json`; a source that does not
-    exist is the user's mistake."""
+def record_files(sources: list[Path], exclude: Path | None = None) -> list[Path]:
+    """The record files named: files as given, directories searched for `*.json`, each file once however
+    it was named, none under `exclude` (a site's own copies); a source that does not exist is the user's
+    mistake."""
     files: list[Path] = []
     for source in sources:
         if source.is_dir():
@@ -109,9 +118,14 @@ def record_files(sources: list[Path]) -> list[Path]:
             files.append(source)
         else:
             raise UserInputError(
-                "does not exist", file=source, field="RECORD_OR_DIR", fix="give record files or directories of them"
+                "does not exist (or is a broken or looping link)",
+                file=source,
+                field="RECORD_OR_DIR",
+                fix="give record files or directories of them",
             )
-    return list(dict.fromkeys(files))
+    unique = {path.resolve(): path for path in reversed(files)}  # the first spelling of each file
+    kept = [unique[real] for real in dict.fromkeys(p.resolve() for p in files)]
+    return [p for p in kept if exclude is None or not p.resolve().is_relative_to(exclude)]
 
 
 def check(path: Path, policy: TrustPolicy) -> Shown | Rejected:
@@ -139,11 +153,12 @@ def check_all(paths: list[Path], policy: TrustPolicy) -> list[Shown | Rejected]:
         return list(pool.map(partial(check, policy=policy), paths, chunksize=max(1, len(paths) // (4 * workers))))
 
 
-def collect(sources: list[Path], policy: TrustPolicy) -> Collection:
-    """Check every record in `sources`; keep the newest per model × benchmark × spec version."""
+def collect(sources: list[Path], policy: TrustPolicy, exclude: Path | None = None) -> Collection:
+    """Check every record in `sources` (none under `exclude`); keep one per model × benchmark × spec
+    version (`_precedence`)."""
     collection = Collection()
     newest: dict[tuple[str, str, int], Shown] = {}
-    for result in check_all(record_files(sources), policy):
+    for result in check_all(record_files(sources, exclude), policy):
         if isinstance(result, Rejected):
             collection.rejected.append(result)
             continue
@@ -152,7 +167,7 @@ def collect(sources: list[Path], policy: TrustPolicy) -> Collection:
         if current is None:
             newest[key] = result
             continue
-        older, newer = sorted((current, result), key=lambda s: (s.finished, str(s.path)))
+        older, newer = sorted((current, result), key=_precedence)
         newest[key] = newer
         collection.superseded.append((older, newer))
     collection.shown = sorted(newest.values(), key=lambda s: (s.model, s.benchmark, s.version))

@@ -15,6 +15,7 @@ from html import escape
 
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 FONT = 11
+AXIS_LIMIT = 10.0  # ceiled scores live near [0, 1]; beyond ±10 an axis shows nothing useful
 CHAR = 0.6 * FONT  # the width of a character, near enough to size margins for labels
 
 
@@ -31,6 +32,7 @@ class Scale:
         self.low, self.high, self.start, self.end = low, high, start, end
 
     def __call__(self, value: float) -> float:
+        value = min(self.high, max(self.low, value))  # a value beyond the axis is drawn at its end
         return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)
 
     def ticks(self, count: int = 5) -> list[float]:
@@ -90,7 +92,8 @@ def _value_range(values: Sequence[float], errors: Sequence[float] = ()) -> tuple
     finite = [v for v in values if math.isfinite(v)]
     above = [v + e for v, e in zip(values, errors) if math.isfinite(v + e)]
     below = [v - e for v, e in zip(values, errors) if math.isfinite(v - e)]
-    return min([0.0, *finite, *below]), max([1.05, *finite, *above])
+    low, high = min([0.0, *finite, *below]), max([1.05, *finite, *above])
+    return max(low, -AXIS_LIMIT), min(high, AXIS_LIMIT)  # a wild value (1e308) must not make the axis unreadable
 
 
 def scores_with_errors(rows: Sequence[tuple[str, float, float]], xlabel: str = "ceiled score") -> str:

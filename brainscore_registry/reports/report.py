@@ -16,8 +16,8 @@ from ..runs.trust import TrustPolicy
 from ..store.registry import Registry
 from . import plots
 from .board import build_board
-from .collect import collect
-from .site import identity, layer_curves, network_of, networks, template_environment
+from .collect import Collection, collect, record_files
+from .site import identity, layer_curves, network_of, networks, template_environment, unwritable
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,15 @@ class ReportSummary:
     rejected: int
 
 
-def choose_model(models: list[str], wanted: str | None) -> str:
+def choose_model(models: list[str], wanted: str | None, collection: Collection) -> str:
     """The one model the report is about: the one named, or the only one the records hold."""
+    if not models:
+        first = f" (first: {collection.rejected[0].path}: {collection.rejected[0].reason})" if collection.rejected else ""
+        raise UserInputError(
+            f"no verified record among the files given: {len(collection.rejected)} rejected{first}",
+            field="RECORD_OR_DIR",
+            fix="give score records written by `bsr score`, unchanged",
+        )
     if wanted is not None:
         if wanted not in models:
             raise UserInputError(
@@ -50,9 +57,13 @@ def choose_model(models: list[str], wanted: str | None) -> str:
 
 
 def build_report(registry: Registry, sources: list[Path], out: Path, policy: TrustPolicy, model: str | None) -> ReportSummary:
+    if out.resolve() in {path.resolve() for path in record_files(sources)}:
+        raise UserInputError(
+            "is one of the records given: the report would replace it", file=out, field="out", fix="write the report elsewhere"
+        )
     collection = collect(sources, policy)
     board = build_board(registry, collection)
-    chosen = choose_model(board.models, model)
+    chosen = choose_model(board.models, model, collection)
     records = board.records_of(chosen)
     nodes = board.trees[chosen]
     formulas = {
@@ -78,5 +89,8 @@ def build_report(registry: Registry, sources: list[Path], out: Path, policy: Tru
             bsr_version=package_version(),
         )
     )
-    write_atomic(out, html)
+    try:
+        write_atomic(out, html)
+    except OSError as exc:
+        raise unwritable(out, exc) from None
     return ReportSummary(out, chosen, len(records), sum(not s.trusted for s in records), len(collection.rejected))

@@ -268,6 +268,15 @@ class _Pages:
             (folder / item.name).write_bytes(item.read_bytes())
 
 
+def unwritable(out: Path, exc: OSError) -> UserInputError:
+    return UserInputError(
+        f"cannot be written: {exc.strerror or exc}",
+        file=out,
+        field="out",
+        fix="give a path in a directory you can write, with a name under 200 characters",
+    )
+
+
 def _check_output(out: Path) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
         raise UserInputError(
@@ -280,7 +289,7 @@ def _check_output(out: Path) -> None:
 
 def _replace(staged: Path, out: Path) -> None:
     """Put the staged site at `out` by renames: the old site is moved aside first, then removed."""
-    aside = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    aside = out.with_name(f".bsr-site-old-{uuid.uuid4().hex[:8]}")
     if out.exists():
         os.rename(out, aside)
     os.rename(staged, out)
@@ -290,12 +299,18 @@ def _replace(staged: Path, out: Path) -> None:
 def build_site(registry: Registry, sources: list[Path], out: Path, policy: TrustPolicy, title: str) -> SiteSummary:
     """Check the records, lay out the board and write every page; returns what was built."""
     out = out.resolve()
-    _check_output(out)
-    collection = collect(sources, policy)
+    try:
+        _check_output(out)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise unwritable(out, exc) from None
+    collection = collect(sources, policy, exclude=out)
     board = build_board(registry, collection)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = out.with_name(f".{out.name}.building-{uuid.uuid4().hex[:8]}")
-    staged.mkdir()
+    staged = out.with_name(f".bsr-site-building-{uuid.uuid4().hex[:8]}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staged.mkdir()
+    except OSError as exc:
+        raise unwritable(out, exc) from None
     try:
         pages = _Pages(registry, collection, board, title, staged)
         pages.static()
@@ -310,6 +325,9 @@ def build_site(registry: Registry, sources: list[Path], out: Path, policy: Trust
             pages.record(shown)
         (staged / MARKER).write_text("built by bsr leaderboard\n")
         _replace(staged, out)
+    except OSError as exc:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise unwritable(out, exc) from None
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

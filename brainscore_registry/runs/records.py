@@ -180,6 +180,8 @@ def load_public_key(path: str | Path) -> Ed25519PublicKey:
     """A trusted key: a PEM public key file, or a file holding the base64 raw key."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():  # a directory, or a named pipe whose read would block
+            raise ValueError("not a regular file")
         with path.open("rb") as fh:
             data = fh.read(MAX_KEY_FILE_BYTES + 1)
         if len(data) > MAX_KEY_FILE_BYTES:
