@@ -39,6 +39,8 @@ def leaderboard(
     if as_json:
         print_json(summary.to_json())
         return
+    if summary.shown == 0:
+        err.print("warning: no verified record among the files given: the board is empty", markup=False)
     for rejected in summary.rejections[:10]:
         err.print(f"rejected {shown(rejected.path)}: {shown(rejected.reason)}", markup=False, highlight=False, soft_wrap=True)
     if len(summary.rejections) > 10:

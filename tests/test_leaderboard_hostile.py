@@ -161,3 +161,15 @@ def test_a_report_path_too_long_for_the_file_system_is_a_message(env, tmp_path):
     write("a.json", "m", 0.5)
     result = _invoke("--registry", registry.root, "report", records, "--out", tmp_path / ("r" * 300), "--trusted-key", public)
     assert result.exit_code == 2 and "cannot be written" in result.stderr
+
+
+def test_names_with_direction_overrides_stay_isolated_and_an_empty_board_is_said(env, tmp_path):
+    registry, records, _, public, write = env
+    write("a.json", "layered \u202eRLO", 0.5)
+    result = _invoke("--registry", registry.root, "leaderboard", records, "--out", tmp_path / "site", "--trusted-key", public)
+    assert result.exit_code == 0
+    assert "<bdi>layered \u202eRLO" in (tmp_path / "site" / "index.html").read_text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = _invoke("--registry", registry.root, "leaderboard", empty, "--out", tmp_path / "site2")
+    assert result.exit_code == 0 and "no verified record" in result.stderr
