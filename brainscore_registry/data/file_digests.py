@@ -8,13 +8,13 @@ pull checks each file as its bytes pass by, on every core, against the digests r
 
 from __future__ import annotations
 
-import hashlib
-import mmap
 import os
 import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from .hashing import file_sha256
 
 
 def hash_threads() -> int:
@@ -29,21 +29,11 @@ def store_files(store: Path) -> list[str]:
     )
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read through a memory map: the hash reads the page cache directly, with no
-    copy into a buffer (hashlib releases the GIL on large buffers, so threads scale with cores)."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return hashlib.sha256(b"").hexdigest()
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return hashlib.sha256(mapped).hexdigest()
-
-
 def copy_hashed(source: Path, target: Path) -> str:
     """Copy `source` to a new file `target` in the kernel (no user-space copy), then hash what `target`
     holds: the digest is of the bytes that will be kept, whatever `source` did meanwhile. The caller
     decides, from the digest, whether `target` may be kept."""
-    with open(target, "xb"):
+    with open(target, "xb"):  # created here: never over an existing file
         pass
     shutil.copyfile(source, target)
     return file_sha256(target)

@@ -14,10 +14,9 @@ from ..paths import write_atomic
 from ..runs.environment import package_version
 from ..runs.trust import TrustPolicy
 from ..store.registry import Registry
-from . import plots
 from .board import build_board
 from .collect import Collection, collect, record_files
-from .site import identity, layer_curves, network_of, networks, template_environment, unwritable
+from .site import model_view, networks, template_environment, unwritable
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,8 @@ def build_report(registry: Registry, sources: list[Path], out: Path, policy: Tru
     collection = collect(sources, policy)
     board = build_board(registry, collection)
     chosen = choose_model(board.models, model, collection)
-    records = board.records_of(chosen)
-    nodes = board.trees[chosen]
+    view = model_view(board, networks(board, collection), chosen)
+    records = view["records"]
     formulas = {
         s.benchmark: NORMALIZATIONS[board.specs[s.benchmark].normalization_name].formula if s.benchmark in board.specs else "?"
         for s in records
@@ -74,16 +73,10 @@ def build_report(registry: Registry, sources: list[Path], out: Path, policy: Tru
         template_environment()
         .get_template("report.html")
         .render(
-            model=chosen,
+            **view,
             css=resources.files("brainscore_registry.reports").joinpath("static", "site.css").read_text(),
-            identity=identity(records),
-            nodes=nodes,
-            roots=sorted(n for n, node in nodes.items() if node.parent is None and node.children),
-            records=records,
             texts=[s.verified_bytes().decode("utf-8") for s in records],
             formulas=formulas,
-            scores_svg=plots.scores_with_errors([(f"{s.benchmark} v{s.version}", s.score.value, s.score.error) for s in records]),
-            layers_svg=layer_curves(networks(board, collection).get(network_of(records[0]), {})),
             rejected=collection.rejected,
             untrusted=sum(not s.trusted for s in records),
             bsr_version=package_version(),

@@ -144,6 +144,25 @@ def _pins(registry: Registry, records: list[Shown], spec) -> list[dict]:
     return rows
 
 
+def model_view(board: Board, found_networks: dict, model: str) -> dict:
+    """What a model's page and its report show: identity, aggregate tree, scores with their figure,
+    per-layer curves and environments (`found_networks`: from `networks`)."""
+    records = board.records_of(model)
+    nodes = board.trees[model]
+    rows = [(f"{s.benchmark} v{s.version}", s.score.value, s.score.error) for s in records]
+    environments = Counter(json.dumps(_environment(s.record.environment), sort_keys=True) for s in records)
+    return {
+        "model": model,
+        "identity": identity(records),
+        "nodes": nodes,
+        "roots": sorted(n for n, node in nodes.items() if node.parent is None and node.children),
+        "records": records,
+        "scores_svg": plots.scores_with_errors(rows),
+        "layers_svg": layer_curves(found_networks.get(network_of(records[0]), {})),
+        "environments": [(json.loads(env), count) for env, count in sorted(environments.items())],
+    }
+
+
 def template_environment():
     """The package's page templates: autoescaped, and an undefined name is an error, not an empty string."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -203,24 +222,8 @@ class _Pages:
         self.write("rejected.html", "rejected.html", "", page_title="Rejected and superseded", collection=self.collection)
 
     def model(self, model: str) -> None:
-        records = self.board.records_of(model)
-        nodes = self.board.trees[model]
-        rows = [(f"{s.benchmark} v{s.version}", s.score.value, s.score.error) for s in records]
-        environments = Counter(json.dumps(_environment(s.record.environment), sort_keys=True) for s in records)
-        self.write(
-            f"models/{self.model_slugs[model]}.html",
-            "model.html",
-            "../",
-            page_title=model,
-            model=model,
-            identity=identity(records),
-            nodes=nodes,
-            roots=sorted(n for n, node in nodes.items() if node.parent is None and node.children),
-            records=records,
-            scores_svg=plots.scores_with_errors(rows),
-            layers_svg=layer_curves(self.networks.get(network_of(records[0]), {})),
-            environments=[(json.loads(env), count) for env, count in sorted(environments.items())],
-        )
+        view = model_view(self.board, self.networks, model)
+        self.write(f"models/{self.model_slugs[model]}.html", "model.html", "../", page_title=model, **view)
 
     def benchmark(self, benchmark: str) -> None:
         records = self.board.records_on(benchmark)

@@ -20,7 +20,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ..data.file_digests import copy_hashed, file_sha256, in_parallel
+from ..data.file_digests import copy_hashed, in_parallel
+from ..data.hashing import file_sha256
 from ..data.schemas import StoredVersion
 from ..errors import IntegrityError
 
