@@ -22,6 +22,7 @@ from . import (
     package,
     register,
     remote,
+    run,
     score,
     transfer,
 )
@@ -79,6 +80,7 @@ app.command("score")(score.score)
 app.command("verify")(score.verify)
 app.command("reproduce")(score.reproduce)
 app.command("map-layers")(score.map_layers)
+app.command("run")(run.run)
 app.add_typer(keys.app, name="keys")
 app.add_typer(cache.app, name="cache")
 app.command("package")(package.package)

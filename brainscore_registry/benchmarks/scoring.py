@@ -162,7 +162,7 @@ def check_placement(stimuli, stimulus_degrees: float | None, model_degrees: floa
 def model_responses(data: BenchmarkData, model: BrainModel) -> xr.DataArray:
     """Run the spec's procedure on the model: what the metric compares with the data."""
     procedure = data.spec.procedure
-    ids = _stimulus_ids(data)
+    ids = shown_stimulus_ids(data)
     for stimuli in (data.stimulus_set, data.fitting_stimuli):
         if stimuli is not None:
             check_placement(stimuli, procedure.visual_degrees, model.visual_degrees(), data.spec.id)
@@ -183,7 +183,7 @@ def model_responses(data: BenchmarkData, model: BrainModel) -> xr.DataArray:
     return responses.isel(time_bin=0) if "time_bin" in responses.dims else responses
 
 
-def _stimulus_ids(data: BenchmarkData) -> list[str]:
+def shown_stimulus_ids(data: BenchmarkData) -> list[str]:
     """Every stimulus the selected data refer to (all stimuli of multi-stimulus trials), sorted: a spec
     that selects subjects or a region shows the model only the stimuli that part of the data saw."""
     return sorted(set(np.asarray(stimulus_ids_of(target_of(data), data.kind)).astype(str).tolist()))

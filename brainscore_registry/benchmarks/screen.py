@@ -34,6 +34,18 @@ def place(image: Image.Image, ratio: float) -> Image.Image:
     return image.crop((int(left), int(upper), int(left + target[0]), int(upper + target[1])))
 
 
+def placement_ratio(stimulus_degrees: float | None, model_degrees: float) -> float:
+    """How much of the model's field of view one stimulus spans: 1 when the procedure gives no degrees."""
+    return 1.0 if stimulus_degrees is None else model_degrees / stimulus_degrees
+
+
+def placement_key(version: str, ratio: float, ids) -> str:
+    """Names exactly the pixels a model is shown: the stimulus-set version, the placement and the stimuli,
+    in order. Computable without the images (a scale-out plan groups extractions by it)."""
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    return f"{version}|ratio={ratio!r}|ids={digest}"
+
+
 @dataclass(frozen=True)
 class PlacedStimuli:
     """A stimulus set as a model with `model_degrees` sees it; `key` names exactly these pixels."""
@@ -49,13 +61,12 @@ class PlacedStimuli:
 
     @property
     def ratio(self) -> float:
-        return 1.0 if self.stimulus_degrees is None else self.model_degrees / self.stimulus_degrees
+        return placement_ratio(self.stimulus_degrees, self.model_degrees)
 
     @property
     def key(self) -> str:
         """Stimulus-set version, placement and the stimuli shown: the cache's stimulus half of a key."""
-        ids = hashlib.sha256("\n".join(self.ids).encode()).hexdigest()[:16]
-        return f"{self.stimulus_set.version or self.stimulus_set.identifier}|ratio={self.ratio!r}|ids={ids}"
+        return placement_key(self.stimulus_set.version or self.stimulus_set.identifier, self.ratio, self.ids)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import struct
 import zipfile
@@ -40,7 +41,10 @@ _HEX_MAC = re.compile(r"[0-9a-f]{64}")
 
 
 def cache_dir() -> Path:
-    return bsr_home() / "cache" / "activations"
+    """`$BSR_ACTIVATION_CACHE` (a directory several workers share, e.g. on a cluster's common
+    filesystem), else `$BSR_HOME/cache/activations`."""
+    shared = os.environ.get("BSR_ACTIVATION_CACHE")
+    return Path(shared).expanduser() if shared else bsr_home() / "cache" / "activations"
 
 
 def cache_key(*parts: str) -> str:

@@ -51,27 +51,33 @@ class Subject:
     responses: Callable[[BenchmarkData], xr.DataArray]
     model: TorchBrainModel | None = None
     setting: str | None = None  # the model's numeric setting (device, bf16, torch, threads), part of a score's key
+    metric_device: str | None = None  # where the metric's heavy products run; None: `device`
 
     @classmethod
     def of_model(cls, model: TorchBrainModel) -> Subject:
-        identity = model.card.identity()
-        part = ModelPart(
-            kind="torch",
-            name=identity["name"],
-            card_sha256=identity["card_sha256"],
-            weights_sha256=identity["weights_sha256"],
-            factory_sha256=identity["factory_sha256"],
-            layers=dict(model.layers),
-            readout_layer=identity["readout_layer"],
-            visual_degrees=identity["visual_degrees"],
-            reduction=identity.get("reduction"),
-        )
-        return cls(part, model.device, model.threads, lambda data: model_responses(data, model), model, model.numeric_setting())
+        responses = lambda data: model_responses(data, model)  # noqa: E731
+        return cls(model_part(model), model.device, model.threads, responses, model, model.numeric_setting())
 
     @classmethod
     def of_predictions(cls, predictions: Predictions) -> Subject:
         part = ModelPart(kind="predictions", name=f"predictions:{predictions.path.name}", predictions_sha256=predictions.sha256)
         return cls(part, "cpu", None, predictions.responses_for)
+
+
+def model_part(model: TorchBrainModel) -> ModelPart:
+    """A model as a record names it: its card's hashes and the layers it commits."""
+    identity = model.card.identity()
+    return ModelPart(
+        kind="torch",
+        name=identity["name"],
+        card_sha256=identity["card_sha256"],
+        weights_sha256=identity["weights_sha256"],
+        factory_sha256=identity["factory_sha256"],
+        layers=dict(model.layers),
+        readout_layer=identity["readout_layer"],
+        visual_degrees=identity["visual_degrees"],
+        reduction=identity.get("reduction"),
+    )
 
 
 @dataclass(frozen=True)
@@ -127,30 +133,31 @@ def metric_part(spec: BenchmarkSpec) -> dict:
     return {"name": spec.metric.name, "params": spec.metric.params, **({"plugins": plugins} if plugins else {})}
 
 
+def spec_sha256(spec: BenchmarkSpec) -> str:
+    """The digest a record pins its benchmark spec by (canonical JSON)."""
+    return hashlib.sha256(canonical_json(spec.model_dump(mode="json"))).hexdigest()
+
+
 def make_record(
     spec: BenchmarkSpec,
-    data: BenchmarkData,
+    versions: dict[str, str | None],
     score: BenchmarkScore,
-    subject: Subject,
+    part: ModelPart,
     started: str,
-    environment: dict | None = None,
+    environment: dict,
 ) -> ScoreRecord:
+    """The signed record of `score`: signed here, with this user's key, whoever computed it."""
     spec_json = spec.model_dump(mode="json")
     record = ScoreRecord(
         schema=RECORD_SCHEMA,
-        benchmark={
-            "id": spec.id,
-            "version": spec.version,
-            "spec_sha256": hashlib.sha256(canonical_json(spec_json)).hexdigest(),
-            "spec": spec_json,
-        },
-        data=data.versions,
+        benchmark={"id": spec.id, "version": spec.version, "spec_sha256": spec_sha256(spec), "spec": spec_json},
+        data=versions,
         metric=metric_part(spec),
         normalization=spec.normalization_name,
         score=score.to_json(),
-        model=subject.part,
+        model=part,
         code=code_info(),
-        environment=environment or environment_info(subject.device, subject.threads),
+        environment=environment,
         seeds=SEEDS,
         tolerance=TOLERANCES,
         timestamps={"started": started, "finished": _now()},
@@ -162,15 +169,24 @@ def make_record(
 def evaluate_subject(data: BenchmarkData, subject: Subject, progress: Progress | None = None) -> BenchmarkScore:
     """The subject's responses, scored; a model on a GPU has the metric's heavy products run there too
     (metrics/compute.py: the same exact algorithms, the record's gpu_vs_cpu tolerance)."""
-    with compute_on("cuda" if subject.device == "cuda" else None):
+    device = subject.metric_device or subject.device
+    with compute_on("cuda" if device == "cuda" else None):
         return evaluate(data, subject.responses(data), progress)
 
 
-def score_and_record(
-    data: BenchmarkData, subject: Subject, path: Path, label: str, progress: Progress | None = None
-) -> ScoredRun:
-    """Score a subject on a benchmark whose data are loaded, sign the record and write it to `path`. A
-    score already computed from the same inputs, code and setting comes from the score cache."""
+@dataclass(frozen=True)
+class ComputedScore:
+    """A score and the setting it was computed in: what a record is signed over, wherever it ran."""
+
+    score: BenchmarkScore
+    environment: dict
+    started: str
+    cached: bool  # from the score cache
+
+
+def compute_score(data: BenchmarkData, subject: Subject, progress: Progress | None = None) -> ComputedScore:
+    """The subject's score on loaded data, from the score cache when the same inputs, code and setting
+    were scored before. No record and no key: a scale-out worker runs this, the client signs."""
     started = _now()
     environment = environment_info(subject.device, subject.threads)
     setting = numeric_setting(environment, subject.setting)
@@ -181,10 +197,19 @@ def score_and_record(
     if score is None:
         score = evaluate_subject(data, subject, progress)
         cache.put(key, score)
+    return ComputedScore(score, environment, started, cached)
+
+
+def score_and_record(
+    data: BenchmarkData, subject: Subject, path: Path, label: str, progress: Progress | None = None
+) -> ScoredRun:
+    """Score a subject on a benchmark whose data are loaded, sign the record and write it to `path`. A
+    score already computed from the same inputs, code and setting comes from the score cache."""
+    computed = compute_score(data, subject, progress)
     with timings.stage("record"):
-        record = make_record(data.spec, data, score, subject, started, environment)
+        record = make_record(data.spec, data.versions, computed.score, subject.part, computed.started, computed.environment)
         write_record(record, path)
-    return ScoredRun(data.spec, label, score, record, path, cached)
+    return ScoredRun(data.spec, label, computed.score, record, path, computed.cached)
 
 
 def record_run(

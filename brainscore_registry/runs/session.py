@@ -76,7 +76,7 @@ def score_session(
         raise UserInputError(
             "--layers selects layers of a model; a predictions file has none", field="layers", fix="leave out --layers"
         )
-    _check_distinct(models)
+    check_distinct(models)
     if out is not None and (len(benchmark_ids) > 1 or len(models) > 1 or layers == "all"):
         raise UserInputError("--out names one record", field="out", fix="score one benchmark, one model and one layer with --out")
     if out is not None:
@@ -164,7 +164,7 @@ def _plan_one(
     return jobs, skipped
 
 
-def _check_distinct(models: list[TorchBrainModel]) -> None:
+def check_distinct(models: list[TorchBrainModel]) -> None:
     """Records are named after the model: two cards with one name would overwrite each other's."""
     seen: dict[str, TorchBrainModel] = {}
     for model in models:
