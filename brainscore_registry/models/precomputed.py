@@ -30,6 +30,7 @@ class ExtractedLayer:
     device: str
     threads: int
     setting: str  # TorchBrainModel.numeric_setting() where they were extracted
+    device_name: str  # the GPU or CPU that extracted them, for the record's environment
 
 
 class PrecomputedBrainModel(TorchBrainModel):

@@ -66,24 +66,27 @@ def blas_kernels(environment: dict) -> list[tuple[str, str]]:
     return sorted((str(b.get("library")), str(b.get("architecture"))) for b in environment.get("blas") or [])
 
 
+def device_name(device: str | None) -> str:
+    """The GPU's or CPU's name. A process scoring activations a GPU worker extracted may see no GPU."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cuda (not visible to this process)"
+    return platform.processor() or platform.machine()
+
+
 def environment_info(device: str | None = None, threads: int | None = None) -> dict:
     """The environment of a run on `device` computing with `threads` CPU threads (default: the BLAS
     library's own count, as in prediction-only runs where no network runs)."""
     blas = blas_info()
     if threads is None:
         threads = next((b["threads"] for b in blas if b["threads"]), 1)
-    if device == "cuda":
-        import torch
-
-        device_name = torch.cuda.get_device_name(0)
-    else:
-        device_name = platform.processor() or platform.machine()
     return {
         "python": platform.python_version(),
         **{name: _version(name) for name in LIBRARIES},
         "platform": platform.platform(),
         "device": device or "cpu",
-        "device_name": device_name,
+        "device_name": device_name(device),
         "threads": threads,
         "blas": blas,
     }

@@ -230,6 +230,7 @@ def extract_layer(setup: WorkerSetup, request: ExtractionRequest) -> Extraction 
     from ..benchmarks.scoring import check_placement
     from ..benchmarks.screen import PlacedStimuli
     from ..models.precomputed import ExtractedLayer
+    from ..runs.environment import device_name
 
     data = benchmark_data(setup, request.spec_id, request.fingerprint)
     ref = request.model
@@ -244,7 +245,14 @@ def extract_layer(setup: WorkerSetup, request: ExtractionRequest) -> Extraction 
     with _lock:
         values = model.activations(placed, request.layer)
     extracted = ExtractedLayer(
-        placed.key, request.layer, values, tuple(placed.ids), model.device, model.threads, model.numeric_setting()
+        placed.key,
+        request.layer,
+        values,
+        tuple(placed.ids),
+        model.device,
+        model.threads,
+        model.numeric_setting(),
+        device_name(model.device),
     )
     seconds = time.perf_counter() - started
     return Extraction(extracted, len(placed), seconds, model.cache_hits == hits, socket.gethostname())
@@ -273,6 +281,8 @@ def score_benchmark(
     subject = replace(Subject.of_model(model), metric_device=request.metric_device)
     with _lock:
         computed = compute_score(data, subject)
+    # the record names the device that extracted the activations, not the one that scored them
+    computed = replace(computed, environment={**computed.environment, "device_name": extractions[0].activations.device_name})
     return MetricResult(computed, data.versions, code_info(), time.perf_counter() - started, socket.gethostname())
 
 
