@@ -14,6 +14,7 @@ from . import (
     cache,
     common,
     demo,
+    imports,
     init,
     inspect,
     keys,
@@ -64,6 +65,8 @@ def main_options(
 
 
 app.add_typer(register.app, name="register")
+app.add_typer(imports.import_app, name="import")
+app.add_typer(imports.export_app, name="export")
 app.command("list")(inspect.list_datasets)
 app.command("show")(inspect.show)
 app.command("meta-template")(meta.meta_template)

@@ -16,9 +16,13 @@ class TemplateKind(str, Enum):
     behavioral = "behavioral"
     similarity = "similarity"
     stimuli = "stimuli"
+    nwb = "nwb"
+    brainio = "brainio"
 
 
-def meta_template(kind: TemplateKind = typer.Argument(..., help="neural, behavioral, similarity or stimuli.")) -> None:
+def meta_template(
+    kind: TemplateKind = typer.Argument(..., help="neural, behavioral, similarity, stimuli; nwb or brainio (for `bsr import`)."),
+) -> None:
     """Print a commented metadata template; edit the values, keep the keys.
 
     Example: bsr meta-template neural > my-v4.yaml

@@ -24,7 +24,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "brainscore_registry"
-LAYERS = ["base", "data", "store", "metrics", "benchmarks", "models", "runs", "scaleout", "reports", "packaging", "synthetic"]
+LAYERS = [
+    *("base", "data", "store", "formats", "metrics", "benchmarks", "models"),
+    *("runs", "scaleout", "reports", "packaging", "synthetic"),
+]
 BASE = {"errors", "paths", "progress", "local_secret", "timings"}
 
 

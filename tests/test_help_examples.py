@@ -7,6 +7,7 @@ The examples run in a sandbox where what they name exists. It holds:
 - the files the examples name (`images/` with its `stimuli.csv`, `stimuli.yaml`, `v4.nc` and `v4.yaml`,
   all from the demo's raw files);
 - `alice.pub`, the user's own public key;
+- `session.nwb` and `session.yaml`, an NWB session written by pynwb and its import metadata;
 - `records/`, the demo's records;
 - `../shared/data`, the raw published data when this machine has them.
 
@@ -29,6 +30,8 @@ import typer
 from brainscore_registry.packaging import default_raw_root
 from brainscore_registry.packaging.build import raw_available
 from cli.app import app
+
+from .nwb_files import write_meta, write_session
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = ("score",)  # writes the record `verify` and `reproduce` name
@@ -94,6 +97,8 @@ def sandbox(tmp_path_factory):
     shutil.copy(raw / "neural.nc", work / "v4.nc")
     shutil.copy(raw / "neural.yaml", work / "v4.yaml")
     shutil.copy(home / "keys" / "ed25519.pub", work / "alice.pub")
+    write_session(work / "session.nwb")  # `bsr import nwb`: a session written by pynwb, its metadata
+    write_meta(work / "session.yaml")
     (work / "records").symlink_to(home / "demo" / "registry" / "records")
     return work, env, base
 

@@ -143,12 +143,19 @@ def logical_hash(
     return f"sha256:{h.hexdigest()}"
 
 
+MAP_WINDOW = 1 << 26  # 64 MiB: a multiple of every platform's mmap offset granularity
+
+
 def file_sha256(path) -> str:
-    """The sha256 of a file, read through a memory map: the hash reads the page cache directly, with no
-    copy into a buffer (hashlib releases the GIL on large buffers, so threads hashing files scale with
-    cores: see file_digests)."""
+    """The sha256 of a file, read through memory maps of 64 MiB windows: the hash reads the page cache
+    directly, with no copy into a buffer (hashlib releases the GIL on large buffers, so threads hashing
+    files scale with cores: see file_digests), and each window is unmapped before the next, so hashing
+    a file of many gigabytes adds at most one window to the process's resident memory."""
+    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return hashlib.sha256(b"").hexdigest()
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return hashlib.sha256(mapped).hexdigest()
+        size = os.fstat(fh.fileno()).st_size
+        for offset in range(0, size, MAP_WINDOW):
+            length = min(MAP_WINDOW, size - offset)
+            with mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_READ, offset=offset) as mapped:
+                digest.update(mapped)
+    return digest.hexdigest()

@@ -82,17 +82,48 @@ description: "640 natural images, 112x112 pixels, shown for 100 ms at the recept
 visual_degrees: 8.0
 """
 
+_IMPORT_STIMULI = """\
+# The images shown: registered with the assembly and pinned to it. Citation, license and provenance
+# default to the ones above. (Images already registered: stimulus_set: Doe2024.images@sha256:<64 hex>)
+stimulus_set:
+  identifier: Doe2024.images
+  description: "640 natural images, 112x112 pixels, shown for 100 ms at the receptive field centre."
+  visual_degrees: 8.0
+"""
+
+_NWB_HEAD = """\
+# `bsr import nwb SESSION.nwb --meta THIS.yaml --time-bins 70:170`: the counts' time bins come from
+# --time-bins, kind (neural) and modality (spikes) are set for you.
+# Dataset identifier: letters, digits, '.', '_' and '-', at most 80 characters. <AuthorYear>[.<variant>]
+identifier: Doe2024.V4_session1
+# One paragraph: what was measured, in whom, under which conditions.
+description: "Spike counts of 50 V4 neurons in one monkey, 640 images, 6-10 repetitions each."
+# Optional: taken from the NWB file's Subject when left out (checked against it when given).
+# species: macaca_mulatta
+# Regions recorded. With several, each unit's electrode location names its region.
+regions: [V4]
+"""
+
+_ASSEMBLY_STIMULI = """\
+# The stimulus set shown: a name (its latest version) or a pinned 'Name@sha256:<64 hex>'.
+stimulus_set: Doe2024.images
+"""
+_BRAINIO_HEAD = (
+    "# `bsr import brainio --assembly A.nc --stimuli S.csv --stimuli-zip S.zip --meta THIS.yaml`; time_bins\n"
+    "# default to the NetCDF's time_bin_start/time_bin_end.\n" + _ASSEMBLY_HEAD.replace(_ASSEMBLY_STIMULI, "")
+)
+
+_V4 = {
+    "variant": "V4",
+    "kind": "neural",
+    "species": "macaca_mulatta",
+    "regions": "V4",
+    "modality": "spikes",
+    "description": "Spike counts of 50 V4 neurons in one monkey, 640 images, 6-10 repetitions each.",
+}
+
 TEMPLATES: dict[str, str] = {
-    "neural": _ASSEMBLY_HEAD.format(
-        variant="V4",
-        kind="neural",
-        species="macaca_mulatta",
-        regions="V4",
-        modality="spikes",
-        description="Spike counts of 50 V4 neurons in one monkey, 640 images, 6-10 repetitions each.",
-    )
-    + _NEURAL
-    + _COMMON_TAIL,
+    "neural": _ASSEMBLY_HEAD.format(**_V4) + _NEURAL + _COMMON_TAIL,
     "behavioral": _ASSEMBLY_HEAD.format(
         variant="objects",
         kind="behavioral",
@@ -113,6 +144,8 @@ TEMPLATES: dict[str, str] = {
     + _SIMILARITY
     + _COMMON_TAIL,
     "stimuli": _STIMULI + _COMMON_TAIL,
+    "nwb": _NWB_HEAD + _COMMON_TAIL + _IMPORT_STIMULI,
+    "brainio": _BRAINIO_HEAD.format(**_V4) + _COMMON_TAIL + _IMPORT_STIMULI,
 }
 
 

@@ -41,7 +41,7 @@ class Registration:
         return str(self.version)
 
 
-def _meta(meta: object, model: type) -> object:
+def checked_metadata(meta: object, model: type) -> object:
     """Validated metadata, refused while it still carries a template's example values."""
     file = meta if isinstance(meta, (str, Path)) else "<metadata>"
     parsed = load_metadata(meta, model) if isinstance(meta, (str, Path)) else parse_metadata(meta, model)
@@ -168,7 +168,7 @@ def register_stimulus_set(
     """
     registry = Registry.of(registry)
     registry.require_writable("register")
-    meta = _meta(meta, StimulusSetMeta)
+    meta = checked_metadata(meta, StimulusSetMeta)
     on_file = (lambda done, total: progress("read", done, total)) if progress else None
     ds = build_stimulus_set(directory, table, meta, on_file=on_file)
     return _publish(registry, ds, "stimuli", meta.identifier, None, progress)
@@ -191,7 +191,7 @@ def register_assembly(
     registry = Registry.of(registry)
     registry.require_writable("register")
     meta_file = meta if isinstance(meta, (str, Path)) else "<metadata>"
-    meta = _meta(meta, AssemblyMeta)
+    meta = checked_metadata(meta, AssemblyMeta)
     meta_source = "<assembly>"
     if isinstance(source, (str, Path)):
         meta_source = source

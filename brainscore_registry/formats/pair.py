@@ -1,0 +1,114 @@
+"""Registering an imported assembly with its stimulus set, as `bsr register` would, all or nothing.
+
+An import's metadata file describes both: the assembly's fields at the top level and, under
+`stimulus_set`, either the images' own metadata (identifier, description, visual_degrees; citation,
+license and provenance default to the assembly's) or the name of a set already registered. Every check
+(both metadata files, template placeholders, the assembly against a placeholder pin, each presented
+stimulus against the images) runs before the first registration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from ..data.assemblies import build_assembly, stimulus_ids_of
+from ..data.metadata import read_yaml
+from ..data.schemas import AssemblyMeta, StimulusSetMeta
+from ..data.stimuli import read_table
+from ..errors import UserInputError
+from ..progress import Progress
+from ..store.registration import Registration, checked_metadata, register_assembly, register_stimulus_set
+from ..store.registry import Registry
+
+PLACEHOLDER_PIN = "Placeholder.images@sha256:" + "0" * 64
+INHERITED = ("citation", "license", "provenance")
+
+
+@dataclass(frozen=True)
+class ImportMeta:
+    """An import's metadata file, split: the assembly's fields, and the stimuli's or a registered set."""
+
+    path: Path
+    assembly: dict
+    stimuli: dict | None
+    pinned: str | None
+
+    @classmethod
+    def read(cls, path: Path, template: str) -> ImportMeta:
+        meta = read_yaml(path)
+        if not isinstance(meta, dict):
+            raise UserInputError("the metadata is not a mapping", file=path, fix=f"start from `bsr meta-template {template}`")
+        stimuli = meta.get("stimulus_set")
+        fields = {k: v for k, v in meta.items() if k != "stimulus_set"}
+        if isinstance(stimuli, str):
+            return cls(path, fields, None, stimuli)
+        if not isinstance(stimuli, dict):
+            raise UserInputError(
+                "stimulus_set is missing: a mapping that describes the images (identifier, description, "
+                "visual_degrees), or the name of a registered stimulus set",
+                file=path,
+                field="stimulus_set",
+                fix=f"start from `bsr meta-template {template}`",
+            )
+        return cls(path, fields, {**{k: fields[k] for k in INHERITED if k in fields}, **stimuli}, None)
+
+    def with_assembly(self, **fields) -> ImportMeta:
+        return ImportMeta(self.path, {**self.assembly, **fields}, self.stimuli, self.pinned)
+
+
+@dataclass(frozen=True)
+class RegisteredPair:
+    stimuli: Registration | None  # None: a registered set was named
+    assembly: Registration
+
+
+def register_pair(
+    data: xr.DataArray,
+    meta: ImportMeta,
+    images: tuple[Path, Path] | None,
+    *,
+    registry: Registry,
+    source: Path,
+    progress: Progress | None = None,
+) -> RegisteredPair:
+    """Check everything, then register the images (`(directory, table)`, unless `meta` names a
+    registered set) and the assembly pinned to them."""
+    built = _checked(meta, data, source)
+    if meta.pinned is not None:
+        assembly = register_assembly(data, {**meta.assembly, "stimulus_set": meta.pinned}, registry=registry, progress=progress)
+        return RegisteredPair(None, assembly)
+    directory, table = images
+    _check_presented(built, table, source)
+    stimuli = register_stimulus_set(directory, table, meta.stimuli, registry=registry, progress=progress)
+    assembly = register_assembly(
+        data, {**meta.assembly, "stimulus_set": str(stimuli.version)}, registry=registry, progress=progress
+    )
+    return RegisteredPair(stimuli, assembly)
+
+
+def _checked(meta: ImportMeta, data: xr.DataArray, source: Path) -> xr.Dataset:
+    """Both metadata validated and free of template examples; the assembly built against a placeholder."""
+    try:
+        assembly_meta = checked_metadata({**meta.assembly, "stimulus_set": meta.pinned or PLACEHOLDER_PIN}, AssemblyMeta)
+        if meta.stimuli is not None:
+            checked_metadata(meta.stimuli, StimulusSetMeta)
+    except UserInputError as exc:
+        raise UserInputError(exc.message, file=meta.path, field=exc.field, fix=exc.fix) from None
+    return build_assembly(data, assembly_meta, PLACEHOLDER_PIN, file=source)
+
+
+def _check_presented(built: xr.Dataset, table: Path, source: Path) -> None:
+    """Every stimulus the assembly refers to is among the images."""
+    known = set(read_table(table)["stimulus_id"].astype(str))
+    shown = {str(s) for s in stimulus_ids_of(built, built.attrs["bsr"]["kind"])}
+    missing = sorted(shown - known)
+    if missing:
+        raise UserInputError(
+            f"{len(missing)} stimuli of the assembly have no image (e.g. {', '.join(map(repr, missing[:3]))})",
+            file=source,
+            field="stimulus_id",
+            fix="give an image for every stimulus the assembly refers to",
+        )
