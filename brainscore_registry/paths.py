@@ -23,7 +23,7 @@ def atomic_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, mode if mode is not None else _default_mode())  # mkstemp's 0600 is for secrets only
+        os.fchmod(fd, mode if mode is not None else default_file_mode())  # mkstemp's 0600 is for secrets only
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -34,7 +34,7 @@ def atomic_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
         raise
 
 
-def _default_mode() -> int:
+def default_file_mode() -> int:
     """0666 less the process umask, as an ordinary open() would create the file."""
     umask = os.umask(0)
     os.umask(umask)
@@ -122,3 +122,11 @@ def find_registry_root(start: str | Path | None = None) -> Path:
         file=cwd,
         fix="run inside a registry checkout, pass --registry PATH, set BSR_REGISTRY, or create one with `bsr init PATH`",
     )
+
+
+def check_input_file(path: Path, field: str) -> None:
+    """An input that exists and is a regular file (a directory or a pipe is refused, not read)."""
+    if not path.exists():
+        raise UserInputError("file not found", file=path, field=field, fix="check the path")
+    if not path.is_file():
+        raise UserInputError("is not a regular file (a directory, pipe or device)", file=path, field=field, fix="give a file")

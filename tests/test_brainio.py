@@ -186,3 +186,61 @@ def test_a_broken_package_registers_nothing(cli, registry, tmp_path, brainio_pyt
     text = " ".join(result.stderr.split())
     assert said in text and f"field '{field}'" in text and where in text and "Traceback" not in result.output, text
     assert registry.catalog.names() == []
+
+
+def _damaged_member(package: Path) -> None:
+    data = bytearray((package / "images.zip").read_bytes())
+    start = data.index(b"\x89PNG")  # the first image's bytes, stored uncompressed: its CRC no longer matches
+    data[start + 40] ^= 0xFF
+    (package / "images.zip").write_bytes(bytes(data))
+
+
+def _climbing_name(package: Path) -> None:
+    table = package / "images.csv"
+    table.write_text(table.read_text().replace("img2,img2.png", "img2,../img2.png"))
+
+
+@pytest.mark.parametrize(
+    "damage, where, field, said",
+    [
+        (_damaged_member, "images.zip", "filename", "member 'package_images/img0.png' cannot be read"),
+        (_climbing_name, "images.csv row 4", "filename", "file name '../img2.png' is not a path inside the package"),
+    ],
+)
+def test_a_damaged_package_registers_nothing(cli, registry, tmp_path, brainio_python, damage, where, field, said):
+    make_package(tmp_path / "package", brainio_python)
+    damage(tmp_path / "package")
+    result = _import(cli, registry, tmp_path / "package")
+    text = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and said in text and f"field '{field}'" in text and where in text, result.output
+    assert registry.catalog.names() == []
+
+
+def test_an_identifier_taken_by_another_kind_registers_nothing(cli, registry, tmp_path, brainio_python):
+    make_package(tmp_path / "package", brainio_python)
+    meta = {**META, "identifier": "Package2020.images"}  # the name its own images get
+    (tmp_path / "package" / "meta.yaml").write_text(yaml.safe_dump(meta))
+    result = _import(cli, registry, tmp_path / "package")
+    assert result.exit_code == 2 and "are both named 'Package2020.images'" in result.stderr
+    assert registry.catalog.names() == []
+
+
+def test_ids_that_look_like_numbers_stay_names_and_export_refuses_a_file_as_directory(cli, registry, tmp_path, brainio_python):
+    make_package(tmp_path / "package", brainio_python)
+    package = tmp_path / "package"
+    for path in (package / "images.csv",):
+        path.write_text(path.read_text().replace("img", "00"))
+    with zipfile.ZipFile(package / "images.zip", "w") as archive:
+        for i in range(8):
+            archive.write(package / f"img{i}.png", f"00{i}.png")
+    source = json.loads((package / "source.json").read_text())
+    source["coords"]["image_id"][1] = [s.replace("img", "00") for s in source["coords"]["image_id"][1]]
+    (package / "source.json").write_text(json.dumps(source))
+    reference(brainio_python, "write", package / "source.json", package / "assy_Package2020_V4.nc")
+    result = _import(cli, registry, package)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert sorted(load_stimulus_set(summary["stimulus_set"]["version"], registry=registry).stimulus_ids)[:2] == ["000", "001"]
+    (tmp_path / "a-file").write_text("x")
+    refused = cli("--registry", registry.root, "export", "brainio", summary["assembly"]["version"], "--out", tmp_path / "a-file")
+    assert refused.exit_code == 2 and "is not a directory" in refused.stderr and "Traceback" not in refused.output

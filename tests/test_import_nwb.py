@@ -231,3 +231,33 @@ def test_the_import_templates_are_commented_and_valid(cli, kind, tmp_path):
     stimuli = StimulusSetMeta.model_validate(meta.stimuli)
     assert assembly.identifier.startswith("Doe2024") and stimuli.identifier == "Doe2024.images"
     assert stimuli.citation == assembly.citation  # inherited from the assembly's part
+
+
+def test_a_registered_stimulus_set_can_be_named_instead_of_images(cli, registry, tmp_path):
+    write_session(tmp_path / "session.nwb")
+    first = json.loads(_import(cli, registry, tmp_path, "--time-bins", "70:170").stdout)
+    pinned = first["stimulus_set"]["version"]
+    meta = yaml.safe_load(META)
+    meta.update(identifier="Test2024.V4_session_late", stimulus_set=pinned)
+    (tmp_path / "pinned.yaml").write_text(yaml.safe_dump(meta))
+    result = _import(cli, registry, tmp_path, "--time-bins", "170:270", meta=tmp_path / "pinned.yaml")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["stimulus_set"] is None
+    assembly = load_assembly(summary["assembly"]["version"], registry=registry)
+    assert assembly.attrs["bsr"]["metadata"]["stimulus_set"] == pinned
+
+
+def test_filters_compare_numbers_with_numbers_and_text_for_equality(cli, registry, tmp_path):
+    write_session(tmp_path / "session.nwb")
+    for filter_, said in (("quality > 5", "holds text: compare it with == or !="), ("id_of_nothing == 1", "no column")):
+        result = _import(cli, registry, tmp_path, "--time-bins", "70:170", "--units-filter", filter_)
+        assert result.exit_code == 2 and said in result.stderr, result.output
+    assert registry.catalog.names() == []
+
+
+def test_bins_that_end_with_the_last_presentation_are_inside_the_recording(cli, registry, tmp_path):
+    session = write_session(tmp_path / "session.nwb")
+    result = _import(cli, registry, tmp_path, "--time-bins", "0:300")  # each presentation's [start, stop)
+    assert result.exit_code == 0, result.output
+    assert session.stops.max() > max(t.max() for t in session.spike_times if t.size)  # later than the last spike

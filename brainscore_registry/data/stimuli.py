@@ -35,9 +35,13 @@ photograph. Far below PIL's decompression-bomb error (2 × 89,478,485), which a 
 few kB passes with only a warning; the size is read from the header, before anything is decoded."""
 
 
+TEXT_COLUMNS = ("stimulus_id", "filename", "image_id", "image_file_name")  # with their pre-2023 Brain-Score names
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """The stimulus table as strings (no NA guessing), then numeric columns where every cell
-    parses: a column with one blank cell stays text, so nothing is silently turned into NaN."""
+    parses: a column with one blank cell stays text, so nothing is silently turned into NaN. Ids and
+    file names stay text whatever they look like."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError("table not found", file=path, fix="pass the CSV table with --table")
@@ -48,7 +52,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
             f"cannot read the CSV table: {exc}", file=path, fix="save the table as UTF-8 CSV with a header row"
         ) from None
     for column in table.columns:
-        table[column] = _infer(table[column])
+        if column not in TEXT_COLUMNS:  # '001' and '1e5' are names, not numbers
+            table[column] = _infer(table[column])
     return table
 
 

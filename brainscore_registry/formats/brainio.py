@@ -15,8 +15,10 @@ Export then import gives the same versions: a version depends only on content.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,11 +28,11 @@ import xarray as xr
 from ..data.assemblies import read_assembly_source
 from ..data.stimuli import read_table
 from ..errors import UserInputError
-from ..paths import write_atomic
+from ..paths import check_input_file, check_output_file, default_file_mode, write_atomic
 from ..progress import Progress
 from ..store.loading import load_assembly, load_stimulus_set
 from ..store.registry import Registry
-from .pair import ImportMeta, RegisteredPair, register_pair
+from .pair import ImportMeta, RegisteredPair, register_pair, scratch_errors
 
 ID_COLUMNS = ("stimulus_id", "image_id")
 FILE_COLUMNS = ("filename", "image_file_name")
@@ -79,21 +81,38 @@ def import_brainio(
     registry.require_writable("import")
     sha1 = sha1 or {}
     for path, field in ((assembly, "assembly"), (stimuli_csv, "stimuli"), (stimuli_zip, "stimuli_zip")):
-        if not Path(path).is_file():
-            raise UserInputError("file not found", file=path, field=field, fix="check the path")
+        check_input_file(Path(path), field)
         check_sha1(Path(path), sha1.get(field), f"{field}_sha1")
     meta = ImportMeta.read(Path(meta_path), "brainio")
     data = read_assembly_source(assembly, variable)
     # brainio's link to its stimulus set (and the set a loader attaches): the registration pins instead
     data.attrs = {k: v for k, v in data.attrs.items() if k not in LINK_ATTRS}
-    if meta.assembly.get("kind") == "neural" and "time_bins" not in meta.assembly and "time_bin_start" in data.coords:
-        bins = [[int(a), int(b)] for a, b in zip(data["time_bin_start"].values, data["time_bin_end"].values)]
-        meta = meta.with_assembly(time_bins=bins)
+    if meta.assembly.get("kind") == "neural" and "time_bins" not in meta.assembly:
+        meta = meta.with_assembly(time_bins=_time_bins(data, Path(assembly)))
     table = _package_table(Path(stimuli_csv))
     with tempfile.TemporaryDirectory(prefix="bsr-brainio-") as scratch:
         files = _extract(table, Path(stimuli_csv), Path(stimuli_zip), Path(scratch))
-        registered = register_pair(data, meta, files, registry=registry, source=Path(assembly), progress=progress)
+        with scratch_errors(Path(scratch) / "images", Path(stimuli_zip), "the zip"):
+            registered = register_pair(data, meta, files, registry=registry, source=Path(assembly), progress=progress)
     return BrainioImport(registered, len(table))
+
+
+def _time_bins(data: xr.DataArray, path: Path) -> list[list[int]] | None:
+    """The bins the NetCDF's time_bin_start/time_bin_end give, in whole ms; None when it has neither."""
+    names = [n for n in ("time_bin_start", "time_bin_end") if n in data.coords]
+    if not names:
+        return None
+    try:
+        if len(names) != 2:
+            raise ValueError(f"it has {names[0]} but not the other")
+        return [[int(a), int(b)] for a, b in zip(data["time_bin_start"].values, data["time_bin_end"].values)]
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise UserInputError(
+            f"the time bins cannot be read: {exc}",
+            file=path,
+            field="time_bin_start",
+            fix="give time_bin_start and time_bin_end in whole ms along time_bin, or time_bins in the metadata",
+        ) from None
 
 
 def _package_table(path: Path) -> pd.DataFrame:
@@ -112,6 +131,15 @@ def _package_table(path: Path) -> pd.DataFrame:
         if found != canonical:
             table = table.drop(columns=[canonical], errors="ignore").rename(columns={found: canonical})
     ids = table["stimulus_id"].astype(str)
+    for column in ("stimulus_id", "filename"):
+        empty = table[column].astype(str).str.strip() == ""
+        if empty.any():
+            raise UserInputError(
+                f"{int(empty.sum())} empty {column} cells (table rows {[int(i) + 2 for i in empty[empty].index[:6]]})",
+                file=path,
+                field=column,
+                fix=f"give every row its {column}",
+            )
     twice = ids[ids.duplicated(keep=False)]
     if len(twice):
         rows = [int(i) + 2 for i in twice.index[:6]]
@@ -136,6 +164,7 @@ def _extract(table: pd.DataFrame, csv_path: Path, zip_path: Path, scratch: Path)
     with archive:
         members = _members(archive)
         wanted = [str(name) for name in table["filename"]]
+        local = [_safe_name(name, csv_path, row) for row, name in enumerate(wanted, start=2)]
         missing = [name for name in wanted if _find(members, name) is None]
         if missing:
             raise UserInputError(
@@ -147,19 +176,45 @@ def _extract(table: pd.DataFrame, csv_path: Path, zip_path: Path, scratch: Path)
             )
         images = scratch / "images"
         images.mkdir()
-        names = []
-        for row, name in enumerate(wanted):
-            info = _find(members, name)
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise UserInputError(
-                    f"{name!r} would unpack to {info.file_size:,} bytes", file=zip_path, field="filename", fix="check the zip"
-                )
-            local = f"{row:06d}{PurePosixPath(name).suffix.lower()[:8]}"
-            (images / local).write_bytes(archive.read(info))
-            names.append(local)
-    out = table.assign(filename=names)
-    out.to_csv(scratch / "stimuli.csv", index=False)
+        for name, relative in zip(wanted, local):
+            target = images / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(_read_member(archive, _find(members, name), zip_path))
+    table.to_csv(scratch / "stimuli.csv", index=False)
     return images, scratch / "stimuli.csv"
+
+
+def _safe_name(name: str, csv_path: Path, row: int) -> str:
+    """The table's file name, kept (it is part of the stimulus set), if it stays inside a directory."""
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or "\0" in name or not pure.parts:
+        raise UserInputError(
+            f"file name {name!r} is not a path inside the package",
+            file=f"{csv_path} row {row}",
+            field="filename",
+            fix="name each image by its path relative to the zip's top (or its one folder)",
+        )
+    return str(pure)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_path: Path) -> bytes:
+    """A member's bytes; a member too large to be an image, encrypted or damaged is the package's fault."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise UserInputError(
+            f"member {info.filename!r} would unpack to {info.file_size:,} bytes",
+            file=zip_path,
+            field="filename",
+            fix="check the zip",
+        )
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error) as exc:
+        raise UserInputError(
+            f"member {info.filename!r} cannot be read: {exc}",
+            file=zip_path,
+            field="filename",
+            fix="download the zip again, or repack it without encryption",
+        ) from None
 
 
 def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -173,7 +228,7 @@ def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 
 
 def _find(members: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo | None:
-    return members.get(name) or members.get(name.replace("\\", "/").lstrip("./"))
+    return members.get(name) or members.get(name.replace("\\", "/").removeprefix("./"))
 
 
 @dataclass(frozen=True)
@@ -191,9 +246,16 @@ def export_brainio(reference: str, out: Path, *, registry: Registry | str | Path
     bsr = assembly.attrs.get("bsr", {})
     stimuli = load_stimulus_set(bsr["metadata"]["stimulus_set"], registry=registry)
     out = Path(out)
+    if out.exists() and not out.is_dir() or out.is_symlink() and not out.is_dir():
+        raise UserInputError(
+            "is not a directory", file=out, field="out", fix="give a directory (made if missing) for the package"
+        )
     out.mkdir(parents=True, exist_ok=True)
     name = bsr["metadata"]["identifier"]
-    paths = (out / f"assy_{name}.nc", out / f"{stimuli.identifier}.csv", out / f"{stimuli.identifier}.zip")
+    paths = tuple(
+        check_output_file(out / f, field="out")
+        for f in (f"assy_{name}.nc", f"{stimuli.identifier}.csv", f"{stimuli.identifier}.zip")
+    )
     _write_assembly(assembly, paths[0], stimuli.identifier)
     _write_stimuli(stimuli, paths[1], paths[2])
     return BrainioExport(*paths, sha1={p.name: sha1_of(p) for p in paths})
@@ -214,6 +276,7 @@ def _write_assembly(assembly: xr.DataArray, path: Path, stimulus_set: str) -> No
         pass
     try:
         da.to_netcdf(tmp.name, engine="h5netcdf")
+        os.chmod(tmp.name, default_file_mode())  # as the table and the zip: readable by others, like any export
         Path(tmp.name).replace(path)
     finally:
         Path(tmp.name).unlink(missing_ok=True)

@@ -25,7 +25,7 @@ from ..errors import UserInputError
 from ..progress import Progress
 from ..store.registry import Registry
 from .nwb_session import NwbSession, Presentations
-from .pair import ImportMeta, RegisteredPair, register_pair
+from .pair import ImportMeta, RegisteredPair, register_pair, scratch_errors
 from .spike_counts import count_in_windows, first_decrease, repetition_numbers, window_bounds
 
 
@@ -65,7 +65,8 @@ def import_nwb(
         images = session.stimulus_images() if stimuli_dir is None and meta.pinned is None else {}
     with tempfile.TemporaryDirectory(prefix="bsr-nwb-images-") as scratch:
         files = None if meta.pinned is not None else _image_files(stimuli_dir, stimuli_table, images, Path(scratch), session_path)
-        registered = register_pair(neural, meta, files, registry=registry, source=Path(session_path), progress=progress)
+        with scratch_errors(Path(scratch), Path(session_path), "stimulus_template"):
+            registered = register_pair(neural, meta, files, registry=registry, source=Path(session_path), progress=progress)
     return NwbImport(registered, len(rows), len(presentations.onsets), spikes)
 
 
@@ -73,12 +74,12 @@ def _check_windows(session: NwbSession, presentations: Presentations, bins: list
     """Every window lies inside the recording: a bin before time 0 or after the recording's end would
     count silence as zero spikes."""
     lower, upper = window_bounds(presentations.onsets, bins)
-    end = session.recording_end()
+    end = session.recording_end(presentations)
     outside = np.flatnonzero((lower < 0).any(axis=1) | (upper > end).any(axis=1))
     if outside.size:
         i = int(outside[0])
         raise session.fail(
-            f"time bins of presentation {i} ({presentations.stimulus_ids[i]!r}, onset {presentations.onsets[i]:.4f} s) "
+            f"time bins of presentation {i} ({str(presentations.stimulus_ids[i])!r}, onset {presentations.onsets[i]:.4f} s) "
             f"reach outside the recording [0, {end:.4f}] s ({outside.size} presentation(s) in all)",
             "time_bins",
             "choose bins that end before the recording does, or filter out presentations made after it ends",

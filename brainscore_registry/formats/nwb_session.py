@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data.hashing import file_sha256
 from ..errors import UserInputError
+from ..paths import check_input_file
 
 STIMULUS_COLUMNS = ("stimulus_id", "image_id", "stimulus_name", "image_name", "stimulus", "image", "frame")
 PRESENTATION_TABLES = ("presentations", "stimulus_presentations", "trials")
@@ -41,8 +42,7 @@ class NwbSession:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise UserInputError("NWB file not found", file=self.path, fix="give the path of an .nwb file")
+        check_input_file(self.path, "session")
         from pynwb import NWBHDF5IO
 
         try:
@@ -137,12 +137,31 @@ class NwbSession:
                     "units_filter",
                     "filter on one of the listed columns",
                 )
-            keep &= _compare(columns[name], op, value)
+            keep &= self._compare(name, columns[name], op, value)
         if not keep.any():
             raise self.fail("no unit passes the units filter", "units_filter", "loosen --units-filter")
         return np.flatnonzero(keep)
 
-    def recording_end(self) -> float:
+    def _compare(self, name: str, values: np.ndarray, op: str, text: str) -> np.ndarray:
+        """A number against a numeric column; a text column only with == or !=."""
+        if values.dtype.kind in "biuf":
+            try:
+                value: object = float(text)
+            except ValueError:
+                raise self.fail(
+                    f"column {name!r} holds numbers, and {text!r} is not one", "units_filter", f"e.g. --units-filter '{name} > 3'"
+                ) from None
+        elif op in ("==", "!="):
+            value, values = text, values.astype(str)
+        else:
+            raise self.fail(
+                f"column {name!r} holds text: compare it with == or !=, not {op}",
+                "units_filter",
+                f"e.g. --units-filter '{name} == good'",
+            )
+        return np.asarray(_OPS[op](values, value), dtype=bool)
+
+    def recording_end(self, presentations: Presentations) -> float:
         """Where the recording ends: the units' observation intervals when the file has them, else the
         later of the last spike and the last presentation's stop time."""
         units = self.units
@@ -151,7 +170,7 @@ class NwbSession:
         ends = np.asarray(units.spike_times_index.data[:], dtype=np.int64)
         data = units.spike_times.data
         lasts = [float(data[int(end) - 1]) for end, before in zip(ends, np.r_[0, ends[:-1]]) if end > before]
-        return max(lasts, default=0.0)
+        return max([*lasts, float(np.max(presentations.stops, initial=0.0))])
 
     # --- presentations -----------------------------------------------------------------------------
 
@@ -242,20 +261,4 @@ def _as_labels(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _compare(values: np.ndarray, op: str, text: str) -> np.ndarray:
-    if values.dtype.kind in "biuf":
-        try:
-            value: object = float(text)
-        except ValueError:
-            value = text
-    else:
-        value, values = text, values.astype(str)
-    ops = {
-        "==": np.equal,
-        "!=": np.not_equal,
-        ">": np.greater,
-        ">=": np.greater_equal,
-        "<": np.less,
-        "<=": np.less_equal,
-    }
-    return np.asarray(ops[op](values, value), dtype=bool)
+_OPS = {"==": np.equal, "!=": np.not_equal, ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}

@@ -9,6 +9,8 @@ stimulus against the images) runs before the first registration.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,19 @@ class ImportMeta:
         return ImportMeta(self.path, {**self.assembly, **fields}, self.stimuli, self.pinned)
 
 
+@contextmanager
+def scratch_errors(scratch: Path, source: Path, part: str) -> Iterator[None]:
+    """An error about a file an import wrote to its scratch directory names the user's file instead:
+    the user never sees the scratch copy."""
+    try:
+        yield
+    except UserInputError as exc:
+        if not (exc.file and str(scratch) in exc.file) and str(scratch) not in exc.message:
+            raise
+        message = exc.message.replace(f"{scratch}/", f"{part} of {source.name}: ").replace(str(scratch), part)
+        raise UserInputError(message, file=source, field=exc.field, fix=exc.fix) from None
+
+
 @dataclass(frozen=True)
 class RegisteredPair:
     stimuli: Registration | None  # None: a registered set was named
@@ -76,9 +91,15 @@ def register_pair(
 ) -> RegisteredPair:
     """Check everything, then register the images (`(directory, table)`, unless `meta` names a
     registered set) and the assembly pinned to them."""
-    built = _checked(meta, data, source)
+    built = _checked(meta, data, source, registry)
     if meta.pinned is not None:
-        assembly = register_assembly(data, {**meta.assembly, "stimulus_set": meta.pinned}, registry=registry, progress=progress)
+        try:
+            assembly = register_assembly(
+                data, {**meta.assembly, "stimulus_set": meta.pinned}, registry=registry, progress=progress
+            )
+        except UserInputError as exc:  # stimuli the named set lacks (the imported file), a set not there (the metadata)
+            file = {"<assembly>": source, "<metadata>": meta.path, None: source}.get(exc.file, exc.file)
+            raise UserInputError(exc.message, file=file, field=exc.field, fix=exc.fix) from None
         return RegisteredPair(None, assembly)
     directory, table = images
     _check_presented(built, table, source)
@@ -89,14 +110,34 @@ def register_pair(
     return RegisteredPair(stimuli, assembly)
 
 
-def _checked(meta: ImportMeta, data: xr.DataArray, source: Path) -> xr.Dataset:
-    """Both metadata validated and free of template examples; the assembly built against a placeholder."""
+def _checked(meta: ImportMeta, data: xr.DataArray, source: Path, registry: Registry) -> xr.Dataset:
+    """Both metadata validated and free of template examples, their identifiers free for their kinds;
+    the assembly built against a placeholder."""
     try:
         assembly_meta = checked_metadata({**meta.assembly, "stimulus_set": meta.pinned or PLACEHOLDER_PIN}, AssemblyMeta)
         if meta.stimuli is not None:
             checked_metadata(meta.stimuli, StimulusSetMeta)
     except UserInputError as exc:
         raise UserInputError(exc.message, file=meta.path, field=exc.field, fix=exc.fix) from None
+    names = [(assembly_meta.identifier, assembly_meta.kind)]
+    if meta.stimuli is not None:
+        names.append((meta.stimuli["identifier"], "stimuli"))
+        if meta.stimuli["identifier"] == assembly_meta.identifier:
+            raise UserInputError(
+                f"the assembly and its stimulus set are both named {assembly_meta.identifier!r}",
+                file=meta.path,
+                field="stimulus_set.identifier",
+                fix="give the images their own identifier, e.g. <AuthorYear>.images",
+            )
+    for name, kind in names:
+        entry = registry.catalog.read_entry(name)
+        if entry is not None and entry.kind != kind:
+            raise UserInputError(
+                f"{name!r} is already registered as a {entry.kind} dataset, not {kind}",
+                file=meta.path,
+                field="identifier" if kind != "stimuli" else "stimulus_set.identifier",
+                fix="choose another identifier",
+            )
     return build_assembly(data, assembly_meta, PLACEHOLDER_PIN, file=source)
 
 
