@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 
 from .common import JSON_HELP, err, out, print_json, registry, user_errors
+from .score import print_scores, score_row
 
 
 def run(
@@ -73,7 +74,7 @@ def run(
                 with GridView(client, enabled=not as_json) as view:
                     grid.run(client, on_change=view.update)
         outcome = grid.outcome
-    rows = [_row(r) for r in outcome.runs]
+    rows = [score_row(r) for r in outcome.runs]
     failures = [vars(f) for f in outcome.failures]
     summary = _summary(outcome)
     if as_json:
@@ -94,20 +95,6 @@ def _check_devices(device: str, metric_device: str) -> None:
         raise UserInputError(f"unknown metric device {metric_device!r}", field="metric_device", fix="use cpu or cuda")
 
 
-def _row(run) -> dict:
-    score = run.score
-    return {
-        "benchmark": run.spec.id,
-        "model": run.label,
-        "raw": score.raw.value,
-        "ceiling": score.ceiling.value,
-        "score": score.value,
-        "error": score.error,
-        "record": str(run.path),
-        "cached": run.cached,
-    }
-
-
 def _summary(outcome) -> dict:
     extractions = list(outcome.extractions.values())
     stages = {name: vars(count) for name, count in outcome.state.stages.items()}
@@ -126,13 +113,7 @@ def _summary(outcome) -> dict:
 
 def _print_rows(rows: list[dict], outcome) -> None:
     if rows:
-        table = Table(title="Scores")
-        for column in ("benchmark", "model", "raw", "ceiling", "score", "record"):
-            table.add_column(column, overflow="fold")
-        for r in rows:
-            numbers = (f"{r[k]:.4f}" if r[k] is not None else "null" for k in ("raw", "ceiling", "score"))
-            table.add_row(r["benchmark"], r["model"], *numbers, r["record"] + (" (cached)" if r["cached"] else ""))
-        out.print(table)
+        print_scores(rows)
     if outcome.recorded:
         out.print(f"{len(outcome.recorded)} pair(s) already recorded (same spec, model and code, signed by you): not run again")
     summary = _summary(outcome)["extractions"]

@@ -20,7 +20,8 @@ MAX_LAYER_GB = typer.Option(
 )
 
 
-def _row(run) -> dict:
+def score_row(run) -> dict:
+    """One scored run as `--json` prints it (`bsr score` and `bsr run`)."""
     score = run.score
     return {
         "benchmark": run.spec.id,
@@ -123,24 +124,25 @@ def score(
             )
     if new_key:
         err.print(f"Created a signing key {key_id(public_key())} under {keys_dir()} (see `bsr keys show`).")
-    rows = [_row(run) for run in outcome.runs]
+    rows = [score_row(run) for run in outcome.runs]
     if as_json:
         print_json(rows + [item.to_json() for item in outcome.skipped])
         return
+    print_scores(rows)
+    _print_skipped(outcome.skipped)
+
+
+def print_scores(rows: list[dict]) -> None:
+    """The scores table, then each score's warnings (`bsr score` and `bsr run`)."""
     table = Table(title="Scores")
     for column in ("benchmark", "model", "raw", "ceiling", "score", "error", "record"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        numbers = (f"{r[k]:.4f}" for k in ("raw", "ceiling", "score", "error"))
+        numbers = (f"{r[k]:.4f}" if r[k] is not None else "null" for k in ("raw", "ceiling", "score", "error"))
         table.add_row(
             f"{r['benchmark']} v{r['version']}", r["model"], *numbers, r["record"] + (" (cached)" if r["cached"] else "")
         )
     out.print(table)
-    _print_warnings(rows)
-    _print_skipped(outcome.skipped)
-
-
-def _print_warnings(rows: list[dict]) -> None:
     for r in rows:
         for warning in r["warnings"]:
             out.print(f"[bold yellow]warning[/] {r['benchmark']}, {r['model']}: {warning} (kept in {r['record']})")

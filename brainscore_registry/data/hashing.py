@@ -146,12 +146,13 @@ def logical_hash(
 MAP_WINDOW = 1 << 26  # 64 MiB: a multiple of every platform's mmap offset granularity
 
 
-def file_sha256(path) -> str:
-    """The sha256 of a file, read through memory maps of 64 MiB windows: the hash reads the page cache
+def file_digest(path, algorithm: str = "sha256") -> str:
+    """A file's hex digest, read through memory maps of 64 MiB windows: the hash reads the page cache
     directly, with no copy into a buffer (hashlib releases the GIL on large buffers, so threads hashing
     files scale with cores: see file_digests), and each window is unmapped before the next, so hashing
-    a file of many gigabytes adds at most one window to the process's resident memory."""
-    digest = hashlib.sha256()
+    a file of many gigabytes adds at most one window to the process's resident memory. sha1 is for
+    formats that pin files by it (Brain-Score's brainio packages)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         for offset in range(0, size, MAP_WINDOW):
@@ -159,3 +160,7 @@ def file_sha256(path) -> str:
             with mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_READ, offset=offset) as mapped:
                 digest.update(mapped)
     return digest.hexdigest()
+
+
+def file_sha256(path) -> str:
+    return file_digest(path, "sha256")

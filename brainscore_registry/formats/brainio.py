@@ -14,7 +14,6 @@ Export then import gives the same versions: a version depends only on content.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import zipfile
@@ -26,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ..data.assemblies import read_assembly_source
+from ..data.hashing import file_digest
 from ..data.stimuli import read_table
 from ..errors import UserInputError
 from ..paths import check_input_file, check_output_file, default_file_mode, write_atomic
@@ -42,17 +42,14 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same set exports to 
 
 
 def sha1_of(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path, "sha1")
 
 
 def check_sha1(path: Path, expected: str | None, field: str) -> None:
-    if expected is not None and sha1_of(path) != expected.strip().lower():
+    found = sha1_of(path) if expected is not None else None
+    if found is not None and found != expected.strip().lower():
         raise UserInputError(
-            f"sha1 {sha1_of(path)} is not the {expected} the package lists",
+            f"sha1 {found} is not the {expected} the package lists",
             file=path,
             field=field,
             fix="download the file again (or give the sha1 of the file you mean)",

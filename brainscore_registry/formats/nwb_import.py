@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..data.png import deterministic_png
@@ -165,12 +166,11 @@ def _image_files(
             field="stimuli",
             fix="give --stimuli DIR (with DIR/stimuli.csv: stimulus_id, filename), or name a registered set in the metadata",
         )
-    lines = ["stimulus_id,filename"]
-    for i, (name, pixels) in enumerate(sorted(images.items())):
-        filename = f"image_{i:05d}.png"
-        (scratch / filename).write_bytes(deterministic_png(_rgb(pixels)))
-        lines.append(f"{_csv(name)},{filename}")
-    (scratch / "stimuli.csv").write_text("\n".join(lines) + "\n")
+    names = sorted(images)
+    files = [f"image_{i:05d}.png" for i in range(len(names))]
+    for name, filename in zip(names, files):
+        (scratch / filename).write_bytes(deterministic_png(_rgb(images[name])))
+    pd.DataFrame({"stimulus_id": names, "filename": files}).to_csv(scratch / "stimuli.csv", index=False)
     return scratch, scratch / "stimuli.csv"
 
 
@@ -183,7 +183,3 @@ def _rgb(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     return pixels[:, :, :3]
-
-
-def _csv(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text

@@ -22,7 +22,13 @@ from ..data.schemas import AssemblyMeta, StimulusSetMeta
 from ..data.stimuli import read_table
 from ..errors import UserInputError
 from ..progress import Progress
-from ..store.registration import Registration, checked_metadata, register_assembly, register_stimulus_set
+from ..store.registration import (
+    Registration,
+    check_name_free,
+    checked_metadata,
+    register_assembly,
+    register_stimulus_set,
+)
 from ..store.registry import Registry
 
 PLACEHOLDER_PIN = "Placeholder.images@sha256:" + "0" * 64
@@ -130,14 +136,9 @@ def _checked(meta: ImportMeta, data: xr.DataArray, source: Path, registry: Regis
                 fix="give the images their own identifier, e.g. <AuthorYear>.images",
             )
     for name, kind in names:
-        entry = registry.catalog.read_entry(name)
-        if entry is not None and entry.kind != kind:
-            raise UserInputError(
-                f"{name!r} is already registered as a {entry.kind} dataset, not {kind}",
-                file=meta.path,
-                field="identifier" if kind != "stimuli" else "stimulus_set.identifier",
-                fix="choose another identifier",
-            )
+        check_name_free(
+            registry, name, kind, file=meta.path, field="stimulus_set.identifier" if kind == "stimuli" else "identifier"
+        )
     return build_assembly(data, assembly_meta, PLACEHOLDER_PIN, file=source)
 
 

@@ -80,10 +80,6 @@ class Pair:
     model: PlannedModel
     path: Path
 
-    @property
-    def label(self) -> str:
-        return f"{self.spec.id} × {self.model.name}"
-
 
 def committed_layer(pair: Pair) -> str:
     """The layer the benchmark records from, or the card's readout: a card that commits none is refused

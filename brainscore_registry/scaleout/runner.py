@@ -162,7 +162,7 @@ class GridRun:
 
     def _submit(self, stage: str, function, *args, name: str, resources: dict | None = None):
         return self.client.submit(
-            function, *args, key=f"{stage}-{name}-{self.token}", retries=self.settings.retries, resources=resources, pure=False
+            function, *args, key=f"{stage}-{name}-{self.token}", retries=self.settings.retries, resources=resources
         )
 
     def _prepare(self, pairs: list[Pair]) -> dict[str, BenchmarkNeeds]:
@@ -235,23 +235,25 @@ class GridRun:
         self._count("extract", done=1, failed=int(failed))
 
     def _metric_done(self, pair: Pair, result: MetricResult | TaskFailure) -> None:
+        if not isinstance(result, TaskFailure):
+            self.outcome.state.metric_seconds += result.seconds
+            result = self._record(pair, result)
         if isinstance(result, TaskFailure):
             self._fail(pair, result.stage, result.message, result.exit_code)
-            self._count("metric", done=1, failed=1)
-            return
+        self._count("metric", done=1, failed=int(isinstance(result, TaskFailure)))
+
+    def _record(self, pair: Pair, result: MetricResult) -> TaskFailure | None:
+        """Sign the pair's record here and write it; a failure to write is the pair's failure."""
         computed = result.computed
-        self.outcome.state.metric_seconds += result.seconds
         try:
             record = make_record(
                 pair.spec, result.versions, computed.score, pair.model.part, computed.started, computed.environment
             )
             write_record(record, pair.path)
         except BsrError as exc:
-            self._fail(pair, "record", exc.render(), exc.exit_code)
-            self._count("metric", done=1, failed=1)
-            return
+            return TaskFailure.of("record", exc)
         self.outcome.runs.append(ScoredRun(pair.spec, pair.model.name, computed.score, record, pair.path, computed.cached))
-        self._count("metric", done=1)
+        return None
 
     def _count(self, stage: str, total: int = 0, done: int = 0, failed: int = 0) -> None:
         count = self.outcome.state.stages[stage]

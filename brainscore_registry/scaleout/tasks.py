@@ -143,10 +143,16 @@ def _registry(location: str) -> Registry:
     return Registry(location)
 
 
-def _check_code(setup: WorkerSetup) -> None:
+@functools.lru_cache(maxsize=1)
+def _worker_code() -> dict:
+    """This process's code version, asked of git once: the code a worker runs does not change under it."""
     from ..runs.environment import code_info
 
-    mine = code_info()
+    return code_info()
+
+
+def _check_code(setup: WorkerSetup) -> None:
+    mine = _worker_code()
     if mine != setup.code:
         raise JobError(
             f"this worker runs {_code_text(mine)}, the client {_code_text(setup.code)}: its numbers would be signed "
@@ -189,14 +195,21 @@ def benchmark_data(setup: WorkerSetup, spec_id: str, fingerprint: str) -> Benchm
 
 
 @functools.lru_cache(maxsize=8)
-def _model(card_path: str, identity: str, device: str, batch_size: int) -> TorchBrainModel:
-    """The card's model, built once per process (its network on first use)."""
+def _card(card_path: str, identity: str):
+    """The card, loaded and its identity (card, weights, factory) checked once per process."""
     from ..models.model_card import load_card
-    from ..models.torch_model import TorchBrainModel
 
     card = load_card(card_path)
     check_identity(card, identity)
-    return TorchBrainModel(card, device=device, batch_size=batch_size)
+    return card
+
+
+@functools.lru_cache(maxsize=8)
+def _model(card_path: str, identity: str, device: str, batch_size: int) -> TorchBrainModel:
+    """The card's model, built once per process (its network on first use)."""
+    from ..models.torch_model import TorchBrainModel
+
+    return TorchBrainModel(_card(card_path, identity), device=device, batch_size=batch_size)
 
 
 def check_identity(card, identity: str) -> None:
@@ -265,9 +278,7 @@ def score_benchmark(
     """The benchmark scored on extracted activations; the first failed extraction, as it failed."""
     from dataclasses import replace
 
-    from ..models.model_card import load_card
     from ..models.precomputed import PrecomputedBrainModel
-    from ..runs.environment import code_info
     from ..runs.run import Subject, compute_score
 
     failed = next((e for e in extractions if isinstance(e, TaskFailure)), None)
@@ -275,15 +286,14 @@ def score_benchmark(
         return failed
     started = time.perf_counter()
     data = benchmark_data(setup, request.spec_id, request.fingerprint)
-    card = load_card(request.model.card_path)
-    check_identity(card, request.model.identity)
+    card = _card(request.model.card_path, request.model.identity)
     model = PrecomputedBrainModel(card, request.layers, [e.activations for e in extractions])
     subject = replace(Subject.of_model(model), metric_device=request.metric_device)
     with _lock:
         computed = compute_score(data, subject)
     # the record names the device that extracted the activations, not the one that scored them
     computed = replace(computed, environment={**computed.environment, "device_name": extractions[0].activations.device_name})
-    return MetricResult(computed, data.versions, code_info(), time.perf_counter() - started, socket.gethostname())
+    return MetricResult(computed, data.versions, _worker_code(), time.perf_counter() - started, socket.gethostname())
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,22 @@ def _dims(ds: xr.Dataset) -> dict[str, int]:
     return {str(d): int(ds.sizes[d]) for d in order}
 
 
+def check_name_free(
+    registry: Registry, name: str, kind: str, *, file: object = None, field: str = "identifier"
+) -> CatalogEntry | None:
+    """The catalogue entry of `name` (None when new); a name held by a dataset of another kind is refused:
+    one name, one kind of data."""
+    existing = registry.catalog.read_entry(name)
+    if existing is not None and existing.kind != kind:
+        raise UserInputError(
+            f"{name!r} is already registered as a {existing.kind} dataset",
+            file=file,
+            field=field,
+            fix=f"choose another identifier for this {kind} dataset",
+        )
+    return existing
+
+
 def _publish(
     registry: Registry, ds: xr.Dataset, kind: str, name: str, stimulus_set: Version | None, progress: Progress | None
 ) -> Registration:
@@ -75,13 +91,7 @@ def _publish(
     with registry.lock():
         publication.recover()
         final = layout.store_path(kind, version)
-        existing = catalog.read_entry(name)
-        if existing is not None and existing.kind != kind:
-            raise UserInputError(
-                f"{name!r} is already registered as a {existing.kind} dataset",
-                field="identifier",
-                fix=f"choose another identifier for this {kind} dataset",
-            )
+        existing = check_name_free(registry, name, kind)
         found = catalog.find(version)
         if found is not None:
             if not layout.is_local(found):  # catalogued (a clone), data not here: rebuild it
