@@ -25,6 +25,8 @@ from . import (
     remote,
     run,
     score,
+    serve,
+    submit,
     transfer,
 )
 
@@ -91,6 +93,9 @@ app.command("aggregate")(aggregate.aggregate)
 app.command("leaderboard")(leaderboard.leaderboard)
 app.command("report")(leaderboard.report)
 app.command("demo")(demo.demo)
+app.add_typer(serve.app, name="serve")
+app.command("submit")(submit.submit)
+app.command("login")(submit.login)
 
 
 def main() -> None:

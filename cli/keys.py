@@ -49,11 +49,9 @@ def show(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
 
 
 def _show(key, as_json: bool) -> None:
-    from cryptography.hazmat.primitives import serialization
-
     from brainscore_registry.runs import records
 
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = records.public_pem(key).decode()
     data = {"key_id": records.key_id(key), "public_key_pem": pem, "public_key_file": str(records.keys_dir() / "ed25519.pub")}
     if as_json:
         print_json(data)

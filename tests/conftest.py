@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from brainscore_registry import Registry, register_stimulus_set
 from brainscore_registry.synthetic.experiment import write_synthetic_experiment
 
+pytest_plugins = ["tests.service_process"]  # the scoring service's fixtures (`private_lab`), for every module that needs them
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
@@ -73,12 +75,13 @@ def snapshot_fixture():
 
 @pytest.fixture
 def cli():
-    """Run `bsr ARGS...` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    """Run `bsr ARGS...` in-process; returns click's Result (exit_code, stdout, stderr). `input`: the
+    command's standard input; `env`: variables set for this run only."""
     from cli.app import app
 
     runner = CliRunner()
 
-    def run(*args: str):
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False, input=input, env=env)
 
     return run

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "brainscore_registry"
 LAYERS = [
     *("base", "data", "store", "formats", "metrics", "benchmarks", "models"),
-    *("runs", "scaleout", "reports", "packaging", "synthetic"),
+    *("runs", "scaleout", "reports", "service", "packaging", "synthetic"),
 ]
 BASE = {"errors", "paths", "progress", "local_secret", "timings"}
 
@@ -139,7 +139,7 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
 
 # -- start-up: what each command loads (structure, not timing; timings live in perf/cli.py) ---------
 
-HEAVY = ("torch", "sklearn", "scipy", "xarray", "zarr", "dvc", "pandas", "numpy")
+HEAVY = ("torch", "sklearn", "scipy", "xarray", "zarr", "dvc", "pandas", "numpy", "fastapi", "uvicorn", "sqlalchemy", "httpx")
 PROBE = """
 import json, sys
 from cli.app import app
@@ -163,7 +163,7 @@ def test_help_loads_no_heavy_library():
     assert loaded_by("--help") & set(HEAVY) == set()
 
 
-@pytest.mark.parametrize("command", [["list", "--json"], ["benchmarks", "--json"]])
+@pytest.mark.parametrize("command", [["list", "--json"], ["benchmarks", "--json"], ["serve", "token", "list", "--json"]])
 def test_catalogue_commands_load_neither_torch_nor_scikit_learn_nor_dvc(command, tmp_path):
     import os
 

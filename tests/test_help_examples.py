@@ -9,6 +9,8 @@ The examples run in a sandbox where what they name exists. It holds:
 - `alice.pub`, the user's own public key;
 - `session.nwb` and `session.yaml`, an NWB session written by pynwb and its import metadata;
 - `records/`, the demo's records;
+- `predictions.nc` (responses to the demo's stimuli) and `token.txt` (an API token of the service that
+  `bsr serve`'s own example starts, in the background, for `bsr submit` and `bsr login`);
 - `../shared/data`, the raw published data when this machine has them.
 
 `BSR_REGISTRY` points at the demo registry. Commands that change shared state (a new default remote,
@@ -18,7 +20,9 @@ empty `$BSR_HOME`.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,11 +36,13 @@ from brainscore_registry.packaging.build import raw_available
 from cli.app import app
 
 from .nwb_files import write_meta, write_session
+from .s3 import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = ("score",)  # writes the record `verify` and `reproduce` name
 LAST = ("remote add", "remote set-url", "keys untrust")  # change what other examples read
 FRESH_HOME = ("keys init",)  # an example of a first use
+SERVICE = ("serve", "submit", "login")  # run while `bsr serve`'s example serves in the background
 
 
 def _command_paths(group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -100,14 +106,54 @@ def sandbox(tmp_path_factory):
     write_session(work / "session.nwb")  # `bsr import nwb`: a session written by pynwb, its metadata
     write_meta(work / "session.yaml")
     (work / "records").symlink_to(home / "demo" / "registry" / "records")
+    _write_predictions(raw / "stimuli.csv", work / "predictions.nc")
     return work, env, base
 
 
+def _write_predictions(table: Path, path: Path) -> None:
+    """Seeded responses of 30 units to every stimulus of the demo: a file `bsr submit` can send."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    ids = pd.read_csv(table, dtype=str)["stimulus_id"].tolist()
+    values = np.random.default_rng(0).standard_normal((len(ids), 30))
+    xr.DataArray(values, dims=("presentation", "neuroid"), coords={"stimulus_id": ("presentation", ids)}).to_netcdf(path)
+
+
+@pytest.fixture(scope="module")
+def service(sandbox):
+    """`bsr serve`'s own example, run as written (by its PID) with an account for the sandbox, whose
+    token is in `token.txt` and $BSR_TOKEN."""
+    import httpx
+
+    from .service_process import wait_until_answers
+
+    work, env, base = sandbox
+    added = _run("bsr serve token add sandbox --limit 100/day --json", env, work)
+    assert added.returncode == 0, added.stderr
+    token = json.loads(added.stdout)["token"]
+    (work / "token.txt").write_text(token + "\n")
+    log = open(base / "serve-example.log", "wb")
+    proc = subprocess.Popen(shlex.split(EXAMPLES["serve"]), cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_answers(proc, "http://127.0.0.1:8765/v1/key", base / "serve-example.log")
+        yield {**env, "BSR_TOKEN": token}, httpx.get("http://127.0.0.1:8765/v1/benchmarks").json()
+    finally:
+        stop_process(proc)
+        log.close()
+
+
 @pytest.mark.parametrize("name", [n for n in ORDER if n != "bsr"])
-def test_every_help_example_runs(sandbox, name):
+def test_every_help_example_runs(sandbox, name, request):
     work, env, base = sandbox
     example = EXAMPLES[name]
     assert example.startswith("bsr "), example
+    if name in SERVICE:
+        env, served = request.getfixturevalue("service")
+        if name == "serve":  # the example itself is the background server: it answers
+            assert [b["id"] for b in served["benchmarks"]] == ["Synthetic2026.V4-pls"]
+            return
     if name in FRESH_HOME:
         env = {**env, "BSR_HOME": str(base / f"fresh-{name.replace(' ', '-')}")}
     result = _run(example, env, work)

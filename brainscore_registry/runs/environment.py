@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+@cache  # package metadata lookups cost ~4 ms each; a process's installed versions do not change under it
 def _version(name: str) -> str | None:
     try:
         return version(name)
@@ -39,6 +41,13 @@ def package_version() -> str:
 
 
 def code_info() -> dict:
+    """The code this process runs: asked of git once per process (a long-running service scores with the
+    code it loaded at start, whatever happens to the checkout afterwards)."""
+    return dict(_code_info())
+
+
+@cache
+def _code_info() -> dict:
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {"package": PACKAGE, "version": package_version(), "git_commit": commit, "git_dirty": bool(status)}

@@ -108,7 +108,17 @@ class ScoreRecord(_Record):
     tolerance: dict[str, float]
     timestamps: dict[str, str]
     signer: Signer
+    submission: dict | None = None  # a scoring service's answer: account, submission id, released precision
     signature: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_submission(self, handler):
+        """A record scored locally serialises without the key, so records written before the field
+        existed keep their signed bytes."""
+        data = handler(self)
+        if self.submission is None and isinstance(data, dict):
+            data.pop("submission", None)
+        return data
 
     def unsigned(self) -> dict:
         return self.model_dump(mode="json", by_alias=True, exclude={"signature"})
@@ -134,20 +144,27 @@ def raw_public(public_key: Ed25519PublicKey) -> str:
 
 def init_keys(force: bool = False) -> Ed25519PublicKey:
     """Create the signing key pair; refuses to replace an existing one unless `force`."""
-    directory = keys_dir()
-    private_path = directory / "ed25519.key"
+    private_path = keys_dir() / "ed25519.key"
     if private_path.exists() and not force:
         raise UserInputError(
             f"a signing key already exists at {private_path}", field="keys", fix="keep it, or pass --force to replace it"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
+    return write_key_pair(private_path, private_path.with_suffix(".pub"))
+
+
+def write_key_pair(private_path: Path, public_path: Path) -> Ed25519PublicKey:
+    """A new Ed25519 key pair: the private key PEM at mode 0600 (in a 0700 directory), the public PEM beside."""
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(private_path.parent, 0o700)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     write_atomic(private_path, pem, mode=0o600)  # 0600 before a byte is written
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    write_atomic(directory / "ed25519.pub", public_pem)
+    write_atomic(public_path, public_pem(key.public_key()))
     return key.public_key()
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def has_key() -> bool:
@@ -166,9 +183,18 @@ def private_key() -> Ed25519PrivateKey:
     path = keys_dir() / "ed25519.key"
     if not path.is_file():
         raise UserInputError("no signing key yet", file=path, field="keys", fix="run `bsr keys init` once")
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return load_private_key(path, fix="run `bsr keys init --force`")
+
+
+def load_private_key(path: Path, fix: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in the PEM file at `path`; UserInputError with `fix` when it is not one."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not an unencrypted PEM private key"
+        raise UserInputError(f"cannot read the signing key: {reason}", file=path, field="key", fix=fix) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise UserInputError("the signing key is not Ed25519", file=path, field="keys", fix="run `bsr keys init --force`")
+        raise UserInputError("the signing key is not Ed25519", file=path, field="key", fix=fix)
     return key
 
 
@@ -204,13 +230,15 @@ def load_public_key(path: str | Path) -> Ed25519PublicKey:
     return key
 
 
-def signer() -> Signer:
-    key = public_key()
-    return Signer(key_id=key_id(key), public_key=raw_public(key))
+def signer(key: Ed25519PrivateKey | None = None) -> Signer:
+    """Who signs: `key`, or this user's signing key."""
+    public = (key or private_key()).public_key()
+    return Signer(key_id=key_id(public), public_key=raw_public(public))
 
 
-def sign(record: ScoreRecord) -> ScoreRecord:
-    signature = private_key().sign(canonical_json(record.unsigned()))
+def sign(record: ScoreRecord, key: Ed25519PrivateKey | None = None) -> ScoreRecord:
+    """The record signed by `key` (default: this user's signing key), which must be its signer's."""
+    signature = (key or private_key()).sign(canonical_json(record.unsigned()))
     return record.model_copy(update={"signature": base64.b64encode(signature).decode()})
 
 

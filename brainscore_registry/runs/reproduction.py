@@ -29,6 +29,7 @@ from ..progress import Progress
 from ..store.registry import Registry
 from .environment import blas_kernels, environment_info
 from .records import ModelPart, ScoreRecord
+from .release import released_precision, released_score
 from .run import Subject, ensure_local, evaluate_subject
 
 
@@ -137,7 +138,12 @@ def check_model_matches(record: ScoreRecord, part: ModelPart) -> None:
 
 
 def compare(record: ScoreRecord, score: BenchmarkScore) -> list[Comparison]:
+    """The recorded numbers against the re-run's. A scoring service's record holds a released score (the
+    aggregates at its precision, no per-split values): the re-run is released the same way first."""
     before = BenchmarkScore.from_json(record.score)
+    released, precision = released_precision(record)
+    if released:
+        score = released_score(score, precision)
     rows = [
         Comparison("score", before.value, score.value),
         Comparison("raw", before.raw.value, score.raw.value),
@@ -145,6 +151,8 @@ def compare(record: ScoreRecord, score: BenchmarkScore) -> list[Comparison]:
         Comparison("error", before.error, score.error),
     ]
     a, b = np.asarray(before.raw.raw, dtype=float), np.asarray(score.raw.raw, dtype=float)
+    if released:
+        return rows
     if a.shape == b.shape:
         both_nan = np.isnan(a) & np.isnan(b)
         worst = float(np.max(np.where(both_nan, 0.0, np.abs(a - b)), initial=0.0))

@@ -19,9 +19,14 @@ from .trust import TrustPolicy, accept_record
 
 
 def model_label(record: ScoreRecord) -> str:
-    """The scored model as people read it: its name and, for a brain model, its layer commitment."""
+    """The scored model as people read it: its name and, for a brain model, its layer commitment; for a
+    scoring service's answer, the account that submitted it and the server's key (two accounts' files
+    of one name are two entries)."""
     layers = record.model.layers
-    return record.model.name + (f" ({', '.join(f'{k}={v}' for k, v in layers.items())})" if layers else "")
+    label = record.model.name + (f" ({', '.join(f'{k}={v}' for k, v in layers.items())})" if layers else "")
+    if record.submission is not None:
+        label = f"{record.submission.get('account')}@{record.signer.key_id[:8]}: {label}"
+    return label
 
 
 def rollup(registry: Registry, record_paths: list[Path], policy: TrustPolicy) -> dict[str, dict[str, Node]]:

@@ -34,6 +34,7 @@ from .score_cache import ScoreCache, numeric_setting, score_key
 
 if TYPE_CHECKING:
     import xarray as xr
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from ..models.predictions import Predictions
     from ..models.torch_model import TorchBrainModel
@@ -145,8 +146,11 @@ def make_record(
     part: ModelPart,
     started: str,
     environment: dict,
+    key: Ed25519PrivateKey | None = None,
+    submission: dict | None = None,
 ) -> ScoreRecord:
-    """The signed record of `score`: signed here, with this user's key, whoever computed it."""
+    """The signed record of `score`: signed here, with this user's key (or `key`, a scoring service's),
+    whoever computed it. `submission`: the service's part (account, submission id, precision)."""
     spec_json = spec.model_dump(mode="json")
     record = ScoreRecord(
         schema=RECORD_SCHEMA,
@@ -161,9 +165,10 @@ def make_record(
         seeds=SEEDS,
         tolerance=TOLERANCES,
         timestamps={"started": started, "finished": _now()},
-        signer=signer(),
+        signer=signer(key),
+        submission=submission,
     )
-    return sign(record)
+    return sign(record, key)
 
 
 def evaluate_subject(data: BenchmarkData, subject: Subject, progress: Progress | None = None) -> BenchmarkScore:

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..benchmarks.plugins import pin_problems
@@ -37,6 +36,7 @@ from .records import (
     keys_dir,
     load_public_key,
     public_key,
+    public_pem,
     raw_public,
     read_record,
     record_score,
@@ -211,7 +211,7 @@ def trust_public_key(key: Ed25519PublicKey, name: str | None = None) -> tuple[Tr
             field="name",
             fix="choose another --name, or remove that key first with `bsr keys untrust KEY_ID`",
         )
-    write_atomic(target, key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    write_atomic(target, public_pem(key))
     return TrustedKey(entry.key_id, entry.public_key, LISTED, target), True
 
 

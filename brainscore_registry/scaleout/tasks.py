@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import BsrError, JobError
+from ..runs.environment import code_info
 
 if TYPE_CHECKING:
     from ..benchmarks.scoring import BenchmarkData
@@ -143,16 +144,8 @@ def _registry(location: str) -> Registry:
     return Registry(location)
 
 
-@functools.lru_cache(maxsize=1)
-def _worker_code() -> dict:
-    """This process's code version, asked of git once: the code a worker runs does not change under it."""
-    from ..runs.environment import code_info
-
-    return code_info()
-
-
 def _check_code(setup: WorkerSetup) -> None:
-    mine = _worker_code()
+    mine = code_info()  # asked of git once per process
     if mine != setup.code:
         raise JobError(
             f"this worker runs {_code_text(mine)}, the client {_code_text(setup.code)}: its numbers would be signed "
@@ -293,7 +286,7 @@ def score_benchmark(
         computed = compute_score(data, subject)
     # the record names the device that extracted the activations, not the one that scored them
     computed = replace(computed, environment={**computed.environment, "device_name": extractions[0].activations.device_name})
-    return MetricResult(computed, data.versions, _worker_code(), time.perf_counter() - started, socket.gethostname())
+    return MetricResult(computed, data.versions, code_info(), time.perf_counter() - started, socket.gethostname())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,273 @@
+"""The scoring service's HTTP API (FastAPI on uvicorn).
+
+    GET  /v1/key                               the public key that signs every answer
+    GET  /v1/benchmarks                        the served benchmarks' public parts, the limits
+    GET  /v1/benchmarks/{id}                   one benchmark's public part
+    GET  /v1/account                           (token) the account, its daily limit and what it used
+    POST /v1/benchmarks/{id}/submissions       (token) the predictions file as the request body
+    GET  /v1/submissions/{id}                  (token) a scored submission's record, for its account
+
+A submission is checked in the order that costs the server least: the token (401), the benchmark
+(404), the declared size (413, before a byte of the body is read), the daily limit (429 with
+Retry-After, before the body is read), then the body is streamed to a private scratch file and refused
+(413) as soon as it passes the size limit, then scored (422 with the CLI's own message when the file
+is not usable). Every attempt lands in the audit log. Errors answer `{"error": {status, message, file,
+field, fix}}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.requests import ClientDisconnect
+
+from ..errors import BsrError, UserInputError, did_you_mean
+from ..runs.records import key_id, public_pem, raw_public
+from . import audit, quota
+from .accounts import Account, authenticate, bearer
+from .served import ServedBenchmark
+from .submissions import Submission, error_json, signed_record, upload_name
+from .workers import ScoringPool, WorkerCrashed
+
+log = logging.getLogger("bsr.serve")
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+@dataclass
+class Service:
+    """What the app serves with: the database, the benchmarks, the signing key and the limits."""
+
+    engine: Engine
+    benchmarks: dict[str, ServedBenchmark]
+    key: Ed25519PrivateKey
+    precision: int | None
+    max_upload_bytes: int
+    pool: ScoringPool  # the processes that hold the data and score; more submissions wait (their slots taken)
+
+
+def error(status: int, message: str, fix: str | None = None, headers: dict | None = None, **fields) -> JSONResponse:
+    body = {"status": status, "message": message, "file": None, "field": None, "fix": fix, **fields}
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(title="bsr scoring service", docs_url=None, redoc_url=None)
+    run = anyio.to_thread.run_sync
+    public = service.key.public_key()
+
+    @app.get("/v1/key")
+    def server_key() -> dict:
+        return {"key_id": key_id(public), "public_key": raw_public(public), "public_key_pem": public_pem(public).decode()}
+
+    @app.get("/v1/benchmarks")
+    def list_benchmarks() -> dict:
+        return {
+            "benchmarks": [b.public(service.precision) for b in service.benchmarks.values()],
+            **_limits(service),
+        }
+
+    @app.get("/v1/benchmarks/{benchmark_id}")
+    def one_benchmark(benchmark_id: str):
+        served = service.benchmarks.get(benchmark_id)
+        return served.public(service.precision) if served else _unknown_benchmark(service, benchmark_id)
+
+    @app.get("/v1/account")
+    async def account_usage(request: Request):
+        account = await run(authenticate, service.engine, bearer(request.headers.get("authorization")))
+        if account is None:
+            return _unauthorised()
+        used = await run(quota.usage, service.engine, account)
+        return {"account": account.name, "limit_per_day": account.limit_per_day, "used_last_24h": used, **_limits(service)}
+
+    @app.get("/v1/submissions/{submission_id}")
+    async def fetch(submission_id: str, request: Request):
+        account = await run(authenticate, service.engine, bearer(request.headers.get("authorization")))
+        found = await run(quota.fetch, service.engine, account, submission_id) if account else None
+        status = 401 if account is None else 200 if found else 404
+        await run(lambda: audit.log(service.engine, "fetch", status, account=account and account.name,
+                                    submission_id=submission_id[:36], client=_client(request)))  # fmt: skip
+        if account is None:
+            return _unauthorised()
+        if found is None:
+            return error(404, f"no scored submission {submission_id!r} of account {account.name!r}", "see bsr submit's output")
+        return found
+
+    @app.post("/v1/benchmarks/{benchmark_id}/submissions")
+    async def submit(benchmark_id: str, request: Request):
+        started = time.monotonic()
+        attempt = {"client": _client(request), "benchmark": benchmark_id[:200]}
+
+        async def answer(status: int, response: JSONResponse | dict, **fields) -> JSONResponse | dict:
+            await run(lambda: audit.log(service.engine, "submit", status, **attempt, **fields))
+            log.info(
+                "submit %s account=%s benchmark=%s status=%d %s%.0f ms",
+                fields.get("submission_id") or attempt.get("submission_id") or "-",
+                attempt.get("account") or "-",
+                benchmark_id[:80],
+                status,
+                f"{fields['detail']} " if fields.get("detail") else "",
+                1000 * (time.monotonic() - started),
+            )
+            return response
+
+        account = await run(authenticate, service.engine, bearer(request.headers.get("authorization")))
+        if account is None:
+            return await answer(401, _unauthorised(), detail="no valid token")
+        attempt["account"] = account.name
+        served = service.benchmarks.get(benchmark_id)
+        if served is None:
+            return await answer(404, _unknown_benchmark(service, benchmark_id), detail="unknown benchmark")
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > service.max_upload_bytes):
+            return await answer(413, _too_large(service, declared), detail=f"declared {declared[:20]} bytes")
+        key = request.headers.get("idempotency-key")
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            return await answer(400, error(400, "the Idempotency-Key header must be 8-64 letters, digits, '-' or '_'",
+                                           "send a UUID"), detail="bad idempotency key")  # fmt: skip
+        reserved = await run(quota.reserve, service.engine, account, served.id, key)
+        if isinstance(reserved, quota.LimitReached):
+            return await answer(429, _limited(account, served, reserved), detail="daily limit")
+        if isinstance(reserved, quota.InProgress):
+            return await answer(409, error(409, "a submission with this Idempotency-Key is being scored", "wait for it"),
+                                submission_id=reserved.id)  # fmt: skip
+        if isinstance(reserved, quota.Replayed):
+            return await answer(
+                200, {**_accepted(reserved.record), "replayed": True}, submission_id=reserved.id, detail="replayed"
+            )
+        attempt["submission_id"] = reserved.id
+        return await _receive_and_score(service, request, account, served, reserved, answer)
+
+    return app
+
+
+async def _receive_and_score(service: Service, request: Request, account: Account, served: ServedBenchmark,
+                             reserved: quota.Reservation, answer):  # fmt: skip
+    """Stream the body into a private scratch directory (refused past the size limit), score it, answer."""
+    run = anyio.to_thread.run_sync
+    name = upload_name(request.headers.get("x-predictions-filename"))
+    scratch = Path(tempfile.mkdtemp(prefix="bsr-upload-"))  # mode 0700, a fresh name: no client says where
+    path, digest, size = scratch / name, hashlib.sha256(), 0
+    try:
+        try:
+            with path.open("wb") as fh:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > service.max_upload_bytes:
+                        await run(quota.release, service.engine, reserved, "rejected", "too large")
+                        return await answer(413, _too_large(service, f"more than {service.max_upload_bytes}"),
+                                            bytes=size, detail="body past the limit")  # fmt: skip
+                    digest.update(chunk)
+                    fh.write(chunk)
+        except ClientDisconnect:
+            await run(quota.release, service.engine, reserved, "rejected", "client disconnected")
+            return await answer(499, error(499, "the client disconnected"), bytes=size, detail="client disconnected")
+        sha256, shown = digest.hexdigest(), {"bytes": size, "predictions_sha256": digest.hexdigest()}
+        submission = Submission(reserved.id, account.name, reserved.received)
+        try:
+            scored = await service.pool.score(served.id, path, service.precision)
+            record = await run(signed_record, served, scored, submission, service.key, service.precision)
+        except WorkerCrashed as exc:
+            log.error("submission %s: %s", reserved.id, exc.message)
+            await run(quota.release, service.engine, reserved, "failed", exc.message, sha256, size)
+            return await answer(500, error(500, f"{exc.message}; it did not count against your limit",
+                                           "check the file with `bsr score --predictions` locally"),
+                                **shown, detail="worker crashed")  # fmt: skip
+        except BsrError as exc:
+            await run(quota.release, service.engine, reserved, "rejected", exc.render(), sha256, size)
+            status = 422 if isinstance(exc, UserInputError) else 500
+            return await answer(status, JSONResponse({"error": {"status": status, **error_json(exc, scratch, name)}},
+                                                     status_code=status), **shown, detail=exc.message[:200])  # fmt: skip
+        except Exception as exc:  # a fault of ours: logged here, never shown to the client
+            log.exception("submission %s failed", reserved.id)
+            await run(quota.release, service.engine, reserved, "failed", f"{type(exc).__name__}: {exc}", sha256, size)
+            return await answer(500, error(500, f"the server failed to score submission {reserved.id}; it did not count "
+                                           "against your limit", "try again later, or tell the server's operator"),
+                                **shown, detail=type(exc).__name__)  # fmt: skip
+        data = record.model_dump(mode="json", by_alias=True)
+        await run(quota.complete, service.engine, reserved, sha256, size, record.score["value"], data)
+        return await answer(200, _accepted(data), **shown, detail=f"score {record.score['value']}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _accepted(record: dict) -> dict:
+    submission = record["submission"]
+    score = record["score"]
+    return {
+        "submission": submission["id"],
+        "benchmark": record["benchmark"]["id"],
+        "account": submission["account"],
+        "score": score["value"],
+        "error": score["error"],
+        "raw": score["raw"]["value"],
+        "ceiling": score["ceiling"]["value"],
+        "precision": submission["precision"],
+        "record": record,
+    }
+
+
+def _limits(service: Service) -> dict:
+    from ..runs.release import precision_value
+
+    return {
+        "precision": precision_value(service.precision),
+        "max_upload_bytes": service.max_upload_bytes,
+        "limit_window_seconds": quota.WINDOW_SECONDS,
+    }
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host[:64] if request.client else None
+
+
+def _unauthorised() -> JSONResponse:
+    return error(
+        401,
+        "no valid API token: the Authorization header must be `Bearer <token>` with an active token of this server",
+        "ask the server's operator for a token (bsr serve token add NAME), then `bsr login --server URL`",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _unknown_benchmark(service: Service, benchmark_id: str) -> JSONResponse:
+    known = sorted(service.benchmarks)
+    return error(
+        404,
+        f"this server does not score {benchmark_id[:200]!r}.{did_you_mean(benchmark_id[:200], known)}",
+        f"use one of: {', '.join(known)}",
+        field="benchmark",
+    )
+
+
+def _too_large(service: Service, declared: str) -> JSONResponse:
+    limit = service.max_upload_bytes
+    return error(
+        413,
+        f"the predictions file is larger than this server accepts ({limit:,} bytes; the request has {declared[:40]})",
+        "store the predictions as float32, for the benchmark's stimuli only, in a NetCDF file with compression",
+        headers={"Connection": "close"},
+        field="predictions",
+    )
+
+
+def _limited(account: Account, served: ServedBenchmark, limit: quota.LimitReached) -> JSONResponse:
+    hours = limit.retry_after / 3600
+    return error(
+        429,
+        f"account {account.name!r} has used its {limit.limit} submissions per 24 hours on {served.id}",
+        f"try again in {limit.retry_after} s ({hours:.1f} h), when the oldest one leaves the window",
+        headers={"Retry-After": str(limit.retry_after)},
+        retry_after=limit.retry_after,
+    )
