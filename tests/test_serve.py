@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -169,7 +172,7 @@ def test_tokens_limits_idempotency_and_a_restart(cli, private_lab, tmp_path, db_
         assert upload(server.url, RIDGE, path, other).status_code == 200  # another account's own limit
     finally:
         assert server.stop(), server.output()[-2000:]
-    stored, logged = _stored_text(db_url), server.output()
+    stored, logged = _stored_text(db_url), "".join(p.read_text() for p in server.home.glob("serve-*.log"))  # both runs
     for secret in (token, revoked, other):
         assert secret not in stored and secret.split("_")[-1] not in stored  # only digests are kept
         assert secret.split("_")[-1] not in logged  # and no log line holds a token
@@ -247,28 +250,55 @@ def test_a_malformed_file_gets_422_with_the_cli_message(cli, private_lab, tmp_pa
 def test_a_dead_scoring_worker_is_replaced_and_costs_no_slot(cli, private_lab, tmp_path):
     """The workers hold the data and parse the uploads; one that dies (as a file crashing the HDF5
     reader would make it) is replaced, and the server goes on."""
-    import re
-    import signal
-    import time
-
     db = f"sqlite:///{tmp_path / 'server-home' / 'serve.sqlite'}"
     token = add_token(cli, db, "judy", "5/day")
     server = start(private_lab, tmp_path, db, "--jobs", "2", benchmarks=(RIDGE,))
     try:
-        pids = [int(p) for p in re.search(r"holding the data\): PIDs ([\d ]+)", server.output())[1].split()]
+        pids = _worker_pids(server.output(), r"holding the data\): PIDs ([\d ]+)")
         assert len(pids) == 2 and server.proc.pid not in pids
         os.kill(pids[0], signal.SIGKILL)
         time.sleep(0.5)
         answer = upload(server.url, RIDGE, private_lab[1] / "predictions.nc", token)
         assert answer.status_code == 200, answer.text  # tried again on a fresh pool
-        assert "the pool was restarted" in server.output()
+        replaced = _worker_pids(server.output(), r"the pool was restarted \(workers ([\d, ]+)\)")
+        assert len(replaced) == 2 and not set(replaced) & set(pids)
         assert upload(server.url, RIDGE, private_lab[1] / "other.nc", token).status_code == 200
         usage = httpx.get(f"{server.url}/v1/account", headers={"Authorization": f"Bearer {token}"}).json()
         assert usage["used_last_24h"] == {RIDGE: 2}
     finally:
         assert server.stop(), server.output()[-2000:]
-    for pid in pids:  # no worker outlives the server
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert _all_gone(pids + replaced, 1.0)  # a graceful stop ends the workers with the server
+
+
+def test_the_workers_end_with_a_killed_server(cli, private_lab, tmp_path):
+    """The workers hold the held-out data: none outlives its server, even one killed with SIGKILL."""
+    db = f"sqlite:///{tmp_path / 'server-home' / 'serve.sqlite'}"
+    server = start(private_lab, tmp_path, db, "--jobs", "2", benchmarks=(RIDGE,))
+    pids = _worker_pids(server.output(), r"holding the data\): PIDs ([\d ]+)")
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait()
+    server.log.close()
+    assert _all_gone(pids, 10.0), pids
+
+
+def _worker_pids(log: str, pattern: str) -> list[int]:
+    return [int(p) for p in re.findall(r"\d+", re.findall(pattern, log)[-1])]
+
+
+def _all_gone(pids: list[int], within: float) -> bool:
+    """Whether every process in `pids` has exited (or is a zombie awaiting its reaper) within `within` s."""
+
+    def alive(pid: int) -> bool:
+        status = Path(f"/proc/{pid}/status")
+        try:
+            return "zombie" not in status.read_text().lower()
+        except OSError:
+            return False
+
+    deadline = time.time() + within
+    while any(alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    return not any(alive(pid) for pid in pids)
 
 
 def test_no_answer_holds_a_held_out_value(cli, private_lab, tmp_path):

@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,12 @@ def error(status: int, message: str, fix: str | None = None, headers: dict | Non
 
 
 def create_app(service: Service) -> FastAPI:
-    app = FastAPI(title="bsr scoring service", docs_url=None, redoc_url=None)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        await anyio.to_thread.run_sync(service.pool.close)  # in the graceful shutdown, before uvicorn exits
+
+    app = FastAPI(title="bsr scoring service", docs_url=None, redoc_url=None, lifespan=lifespan)
     run = anyio.to_thread.run_sync
     public = service.key.public_key()
 

@@ -93,7 +93,7 @@ def run_server(service: Service, options: ServeOptions) -> None:
     tls = {"ssl_certfile": str(options.tls_cert), "ssl_keyfile": str(options.tls_key)} if options.tls_cert else {}
     try:
         uvicorn.run(
-            create_app(service),
+            create_app(service),  # its lifespan closes the scoring workers on a graceful shutdown
             host=options.host,
             port=options.port,
             log_level="info",
@@ -102,4 +102,4 @@ def run_server(service: Service, options: ServeOptions) -> None:
             **tls,
         )
     finally:
-        service.pool.close()
+        service.pool.close()  # e.g. the port was taken: uvicorn returned without a lifespan

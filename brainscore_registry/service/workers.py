@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -52,12 +53,21 @@ class WorkerCrashed(JobError):
     """A scoring worker died while scoring (e.g. the file crashed the HDF5 reader); the pool restarts."""
 
 
-def _load(registry_root: str, benchmark_ids: list[str], loaded) -> None:
+def _load(registry_root: str, benchmark_ids: list[str], loaded, server_pid: int) -> None:
     """Each worker's start: the data, then wait until every worker has them (so a task is never run by
     one worker while another is still loading, and the port opens with all of them ready)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(server_pid,), name="bsr-orphan-watch", daemon=True).start()
     _DATA.update(load_data(Registry(registry_root), benchmark_ids))
     loaded.wait(timeout=LOAD_TIMEOUT)
+
+
+def _exit_with(server_pid: int) -> None:
+    """End this worker when the server is gone, however it went (SIGKILL included): a worker holds the
+    held-out data and must not outlive the server that owns it."""
+    while os.getppid() == server_pid:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _ready() -> int:
@@ -83,7 +93,8 @@ class ScoringPool:
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")
         loaded = context.Barrier(self.jobs)
-        executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_load, initargs=(*self.args, loaded))
+        start = (*self.args, loaded, os.getpid())
+        executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_load, initargs=start)
         try:  # one task per worker: each submit starts a worker while the others are still loading
             for future in [executor.submit(_ready) for _ in range(self.jobs)]:
                 future.result()
@@ -116,4 +127,5 @@ class ScoringPool:
                 log.warning("a scoring worker died; the pool was restarted (workers %s)", ", ".join(map(str, self.pids)))
 
     def close(self) -> None:
+        """Stop the workers (twice is harmless)."""
         self.executor.shutdown(wait=True, cancel_futures=True)
