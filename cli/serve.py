@@ -47,6 +47,13 @@ def serve(
     jobs: int = typer.Option(0, "--jobs", min=0, help="Submissions scored at once (0: one per core)."),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS certificate (PEM), with --tls-key: serve https."),
     tls_key: Path = typer.Option(None, "--tls-key", help="TLS private key (PEM)."),
+    max_decoded_mb: float = typer.Option(
+        1024.0, "--max-decoded-mb", help="Memory an upload's values may take once decompressed (MiB); checked before reading."
+    ),
+    upload_timeout: float = typer.Option(300.0, "--upload-timeout", help="Seconds an upload may take (then 408)."),
+    trusted_proxy: list[str] = typer.Option(
+        None, "--trusted-proxy", help="A reverse proxy's address whose X-Forwarded-For the audit log believes; repeat."
+    ),
 ) -> None:
     """Serve benchmarks of this registry for prediction-only submissions; answers are records signed by the
     server's key.
@@ -59,6 +66,7 @@ def serve(
     Example: bsr serve --benchmarks Synthetic2026.V4-pls --port 8765
     """
     if ctx.invoked_subcommand is not None:
+        ctx.obj = {"db": db}  # `bsr serve --db URL token list` means that database too
         return
     from brainscore_registry.errors import UserInputError
     from brainscore_registry.service.database import shown_url
@@ -68,8 +76,10 @@ def serve(
         if not benchmarks:
             raise UserInputError("name the benchmarks to serve", field="benchmarks", fix="bsr serve --benchmarks ID [...]")
         options = ServeOptions(
-            benchmarks, host, port, db, key, parse_precision(precision), max_upload_mb, jobs, tls_cert, tls_key
-        )
+            benchmarks=benchmarks, host=host, port=port, db=db, key=key, precision=parse_precision(precision),
+            max_upload_mb=max_upload_mb, jobs=jobs, tls_cert=tls_cert, tls_key=tls_key, upload_timeout=upload_timeout,
+            trusted_proxies=tuple(trusted_proxy or ()), max_decoded_mb=max_decoded_mb,
+        )  # fmt: skip
         with RichProgress() as progress:
             service, created = build_service(registry(), options, progress)
     from brainscore_registry.runs.records import key_id
@@ -84,6 +94,12 @@ def serve(
     run_server(service, options)
 
 
+def _db(ctx: typer.Context, db: str | None) -> str | None:
+    """The subcommand's --db, else the one given to `bsr serve` before it."""
+    parent = ctx.find_object(dict) or {}
+    return db or parent.get("db")
+
+
 def _default_key() -> Path:
     from brainscore_registry.service.server import default_key_path
 
@@ -92,6 +108,7 @@ def _default_key() -> Path:
 
 @token_app.command("add")
 def token_add(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="Account name (letters, digits, '.', '_', '-'); it appears in its records."),
     limit: str = typer.Option(..., "--limit", help="Submissions per benchmark per 24 hours, e.g. 5/day."),
     db: str = DB,
@@ -105,7 +122,7 @@ def token_add(
     from brainscore_registry.service.database import connect
 
     with user_errors():
-        token = add_account(connect(db), name, parse_limit(limit))
+        token = add_account(connect(_db(ctx, db)), name, parse_limit(limit))
     if as_json:
         print_json({"account": name, "token": token})
         return
@@ -113,8 +130,32 @@ def token_add(
     err.print(f"Token for {name}: shown once; give it to its owner, who runs `bsr login --server URL` and pastes it.")
 
 
+@token_app.command("rotate")
+def token_rotate(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Account name."),
+    limit: str = typer.Option(None, "--limit", help="A new daily limit, e.g. 10/day (default: keep it)."),
+    db: str = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Give an account a new token (also a revoked one); the old token stops working at once.
+
+    Example: bsr serve token rotate alice
+    """
+    from brainscore_registry.service.accounts import parse_limit, rotate
+    from brainscore_registry.service.database import connect
+
+    with user_errors():
+        token = rotate(connect(_db(ctx, db)), name, parse_limit(limit) if limit is not None else None)
+    if as_json:
+        print_json({"account": name, "token": token})
+        return
+    out.print(token, markup=False, highlight=False, soft_wrap=True)
+    err.print(f"New token for {name}: shown once; the previous one no longer works.")
+
+
 @token_app.command("list")
-def token_list(db: str = DB, as_json: bool = JSON) -> None:
+def token_list(ctx: typer.Context, db: str = DB, as_json: bool = JSON) -> None:
     """List the accounts: token id (never the token), daily limit, created, revoked.
 
     Example: bsr serve token list --json
@@ -123,7 +164,7 @@ def token_list(db: str = DB, as_json: bool = JSON) -> None:
     from brainscore_registry.service.database import connect
 
     with user_errors():
-        rows = list_accounts(connect(db))
+        rows = list_accounts(connect(_db(ctx, db)))
     if as_json:
         print_json(rows)
         return
@@ -136,7 +177,7 @@ def token_list(db: str = DB, as_json: bool = JSON) -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(name: str = typer.Argument(..., help="Account name."), db: str = DB) -> None:
+def token_revoke(ctx: typer.Context, name: str = typer.Argument(..., help="Account name."), db: str = DB) -> None:
     """Revoke an account's token at once (its submissions and records stay).
 
     Example: bsr serve token revoke alice
@@ -145,13 +186,14 @@ def token_revoke(name: str = typer.Argument(..., help="Account name."), db: str 
     from brainscore_registry.service.database import connect
 
     with user_errors():
-        revoke(connect(db), name)
+        revoke(connect(_db(ctx, db)), name)
     out.print(f"Revoked the token of {name}.")
 
 
 @app.command("audit")
 def audit_log(
-    last: int = typer.Option(50, "--last", min=1, help="How many of the newest entries."),
+    ctx: typer.Context,
+    last: int = typer.Option(50, "--last", min=1, max=1_000_000, help="How many of the newest entries."),
     account: str = typer.Option(None, "--account", help="Only this account's entries."),
     db: str = DB,
     as_json: bool = JSON,
@@ -164,7 +206,7 @@ def audit_log(
     from brainscore_registry.service.database import connect
 
     with user_errors():
-        rows = recent(connect(db), last, account)
+        rows = recent(connect(_db(ctx, db)), last, account)
     if as_json:
         print_json(rows)
         return

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from .common import JSON_HELP, err, out, print_json, user_errors
 
@@ -43,6 +44,7 @@ def submit(
     from brainscore_registry.runs.session import safe_file_stem
     from brainscore_registry.runs.trust import load_policy
     from brainscore_registry.service import client
+    from brainscore_registry.service.client import printable
     from brainscore_registry.service.credentials import token_for
 
     with user_errors():
@@ -50,7 +52,7 @@ def submit(
         policy = load_policy(trusted_key or ())
         token = token_for(url)
         target = out_path or Path("records") / f"{benchmark}--predictions-{safe_file_stem(predictions)}.json"
-        target = check_output_file(target, field="out")
+        target = check_output_file(target, field="out", can_follow=False)
         answer = client.submit(url, benchmark, predictions, token, policy)
         if out_path is None:
             target = target.with_name(f"{target.stem}--{answer.record.submission['id'][:8]}.json")
@@ -75,10 +77,11 @@ def submit(
         print_json(row)
     else:
         shown = "undefined (null)" if row["score"] is None else f"{row['score']}"
-        out.print(
-            f"[green]✓[/] {row['benchmark']} v{row['version']}: score {shown} (raw {row['raw']}, ceiling {row['ceiling']}, "
+        line = (
+            f"{row['benchmark']} v{row['version']}: score {shown} (raw {row['raw']}, ceiling {row['ceiling']}, precision "
             f"{row['precision']}), submission {row['submission']} of {row['account']}; record {target}"
         )
+        out.print("[green]✓[/] " + escape(printable(line)))  # the server's words, shown as text
     if not answer.trusted:
         err.print(
             f"[yellow]The record's signature is valid, but the server's key {record.signer.key_id} is not one you trust:[/] "
@@ -98,6 +101,7 @@ def login(
     """
     from brainscore_registry.errors import UserInputError
     from brainscore_registry.service import client
+    from brainscore_registry.service.client import printable
     from brainscore_registry.service.credentials import save_token
 
     with user_errors():
@@ -109,4 +113,5 @@ def login(
         account = client.account(url, token)
         path = save_token(url, token)
     limit = account["limit_per_day"]
-    out.print(f"Logged in to {url} as {account['account']} ({limit} submissions per benchmark per day); token saved in {path}")
+    who = escape(printable(account["account"]))
+    out.print(f"Logged in to {url} as {who} ({limit} submissions per benchmark per day); token saved in {path}")

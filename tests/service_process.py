@@ -91,7 +91,12 @@ class ServiceProcess:
     def stop(self) -> bool:
         """SIGTERM by PID; whether the server shut down gracefully (uvicorn finishes the requests in flight,
         then exits by the signal it caught, so the status is 0 or -SIGTERM)."""
-        stop_process(self.proc)
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)  # uvicorn waits up to 10 s for requests in flight, then cancels them
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self.log.close()
         return self.proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in self.output()
 

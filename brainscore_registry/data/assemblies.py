@@ -475,9 +475,11 @@ def assembly_dataarray(ds: xr.Dataset) -> xr.DataArray:
     return da
 
 
-def read_assembly_source(path: str | Path, variable: str | None = None) -> xr.DataArray:
+def read_assembly_source(path: str | Path, variable: str | None = None, max_bytes: int | None = None) -> xr.DataArray:
     """Read a NetCDF file (netCDF4/HDF5 or NetCDF3, e.g. written by brainio) or a zarr store
-    (v2 or v3) into one DataArray, fully loaded."""
+    (v2 or v3) into one DataArray, fully loaded. `max_bytes`: refuse, before loading, a file whose
+    variables would take more memory than this once decoded (a small compressed file can declare
+    gigabytes: a scoring service reads files it did not write)."""
     path = Path(path)
     if not path.exists():
         raise UserInputError("file not found", file=path, fix="check the path to the assembly file")
@@ -488,7 +490,11 @@ def read_assembly_source(path: str | Path, variable: str | None = None) -> xr.Da
             ds = xr.open_dataset(path, engine="zarr", consolidated=None, chunks=None, decode_times=False)
         else:
             ds = xr.open_dataset(path, decode_times=False)
+        if max_bytes is not None:
+            check_decoded_size(ds, path, max_bytes)
         ds = ds.load()
+    except UserInputError:
+        raise
     except Exception as exc:  # any reader failure is a problem with the user's file
         kind = "zarr store" if is_zarr else "NetCDF file"
         raise UserInputError(
@@ -497,6 +503,16 @@ def read_assembly_source(path: str | Path, variable: str | None = None) -> xr.Da
             fix="give a NetCDF (netCDF4/HDF5 or NetCDF3) file written by xarray/brainio, or a zarr store",
         ) from None
     return pick_variable(ds, path, variable)
+
+
+def check_decoded_size(ds: xr.Dataset, path: Path, max_bytes: int) -> None:
+    declared = sum(int(v.nbytes) for v in ds.variables.values())  # shape × item size, nothing read yet
+    if declared > max_bytes:
+        raise UserInputError(
+            f"the file's values take {declared:,} bytes once decoded, more than the {max_bytes:,} accepted here",
+            file=path,
+            fix="keep only the benchmark's stimuli and the features it needs, as float32",
+        )
 
 
 def refuse_special_file(path: Path, field: str | None = None) -> None:

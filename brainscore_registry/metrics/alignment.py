@@ -83,14 +83,25 @@ def align_by_stimulus(
     return np.array([index[s] for s in wanted], dtype=int)
 
 
+LARGEST_RESPONSE = 1e100  # squares and products of larger values overflow float64 in the metrics' sums
+
+
 def check_finite(values: np.ndarray, *, noun: str = "responses") -> None:
-    """Numeric model output must be finite: NaN or ±inf would silently turn into a NaN score."""
+    """Numeric model output must be finite, and small enough that its squares are: NaN or ±inf would
+    silently turn into a NaN score, values near 1e300 into an overflow inside a solver."""
     values = np.asarray(values)
     if values.dtype.kind in "fc" and not np.isfinite(values).all():
         raise UserInputError(
             f"{int((~np.isfinite(values)).sum())} model {noun} are NaN or infinite",
             field=noun,
             fix="check the model's output for overflow or missing stimuli",
+        )
+    if values.dtype.kind == "f" and values.size and (largest := float(np.abs(values).max())) > LARGEST_RESPONSE:
+        raise UserInputError(
+            f"model {noun} reach {largest:.3g} in magnitude, beyond {LARGEST_RESPONSE:g}, where the metrics' sums of "
+            "squares overflow",
+            field=noun,
+            fix="rescale the responses (e.g. z-score each unit: correlations and regressions do not depend on a unit's scale)",
         )
 
 

@@ -38,14 +38,16 @@ def sha256_path(path: Path) -> str:
 
 
 class Predictions:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, max_bytes: int | None = None) -> None:
+        """`max_bytes`: the most memory the file's values may take once decoded (checked before they are
+        read; None: no bound, for a user's own file)."""
         self.path = Path(path).resolve()
         if not self.path.exists():
             raise UserInputError("file not found", file=self.path, field="predictions", fix="give a NetCDF file or a zarr store")
         refuse_special_file(self.path, "predictions")
         self.sha256 = sha256_path(self.path)
         variable = "choice" if self._has_choice() else None
-        self.array = read_assembly_source(self.path, variable)
+        self.array = read_assembly_source(self.path, variable, max_bytes)
         if "stimulus_id" not in self.array.coords and "stimulus_a" not in self.array.dims:
             raise UserInputError(
                 "model responses must be keyed by a `stimulus_id` coordinate (or be an RDM over stimulus_a × stimulus_b)",
@@ -76,6 +78,17 @@ class Predictions:
                 array = array.assign_coords({name: (array[name].dims, np.array(ids, dtype=object))})
         return array
 
+    def _require_numbers(self) -> None:
+        """Activations, features and RDMs are real numbers: text, complex values or durations are refused
+        here, not met as a conversion error deep inside a metric."""
+        if self.array.dtype.kind not in "fiu":
+            raise UserInputError(
+                f"model responses must be real numbers; the file holds values of type {self.array.dtype}",
+                file=self.path,
+                field=str(self.array.name or "responses"),
+                fix="store the responses as float32 or float64",
+            )
+
     def _has_choice(self) -> bool:
         try:
             with xr.open_dataset(self.path, engine="zarr" if self.path.is_dir() else None) as ds:
@@ -96,7 +109,10 @@ class Predictions:
                     field="dims",
                     fix="store the readout layer's features as presentation × neuroid, keyed by stimulus_id",
                 )
+            self._require_numbers()
             return array.astype(np.float64) if array.dtype.kind in "iu" else array
+        if kind != "behavioral":
+            self._require_numbers()
         if kind == "neural" and set(array.dims) != {"presentation", "neuroid"}:
             raise UserInputError(
                 f"neural benchmarks need presentation × neuroid activations, the file has {' × '.join(array.dims)}",

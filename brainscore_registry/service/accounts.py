@@ -62,6 +62,7 @@ def add_account(engine: Engine, name: str, limit_per_day: int) -> str:
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     row = {
         "name": name,
+        "name_key": name.lower(),
         "token_id": token_id,
         "token_sha256": _digest(secret),
         "limit_per_day": limit_per_day,
@@ -74,8 +75,23 @@ def add_account(engine: Engine, name: str, limit_per_day: int) -> str:
         raise UserInputError(
             f"the account {name!r} already exists",
             field="NAME",
-            fix=f"choose another name, or revoke it first (bsr serve token revoke {name})",
+            fix=f"choose another name, or give it a new token: bsr serve token rotate {name}",
         ) from None
+    return f"bsr_{token_id}_{secret}"
+
+
+def rotate(engine: Engine, name: str, limit_per_day: int | None = None) -> str:
+    """A new token for an existing account (revoked or not; the old token stops working at once), and
+    optionally a new limit. Its submissions, and the slots they use, stay the account's."""
+    token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    values = {"token_id": token_id, "token_sha256": _digest(secret), "revoked": None}
+    if limit_per_day is not None:
+        values["limit_per_day"] = limit_per_day
+    with engine.begin() as conn:
+        done = conn.execute(update(accounts).where(accounts.c.name_key == name.lower()).values(**values)).rowcount
+    if not done:
+        known = [a["name"] for a in list_accounts(engine)]
+        raise UserInputError(f"no account {name!r}.{did_you_mean(name, known)}", field="NAME", fix="see `bsr serve token list`")
     return f"bsr_{token_id}_{secret}"
 
 
@@ -98,7 +114,7 @@ def revoke(engine: Engine, name: str) -> None:
     """Revoke the account's token (the account and its submissions stay, for the audit)."""
     with engine.begin() as conn:
         done = conn.execute(
-            update(accounts).where(accounts.c.name == name, accounts.c.revoked.is_(None)).values(revoked=now_text())
+            update(accounts).where(accounts.c.name_key == name.lower(), accounts.c.revoked.is_(None)).values(revoked=now_text())
         ).rowcount
     if not done:
         known = [a["name"] for a in list_accounts(engine) if a["revoked"] is None]

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from ..errors import BsrError, UserInputError, did_you_mean
@@ -55,6 +56,7 @@ class Service:
     key: Ed25519PrivateKey
     precision: int | None
     max_upload_bytes: int
+    upload_timeout: float  # seconds a body may take to arrive
     pool: ScoringPool  # the processes that hold the data and score; more submissions wait (their slots taken)
 
 
@@ -69,7 +71,13 @@ def create_app(service: Service) -> FastAPI:
         yield
         await anyio.to_thread.run_sync(service.pool.close)  # in the graceful shutdown, before uvicorn exits
 
-    app = FastAPI(title="bsr scoring service", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(title="bsr scoring service", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Every answer in one shape, unknown routes and methods included."""
+        return error(exc.status_code, str(exc.detail), "see the endpoints in the README", headers=exc.headers)
+
     run = anyio.to_thread.run_sync
     public = service.key.public_key()
 
@@ -107,7 +115,8 @@ def create_app(service: Service) -> FastAPI:
         if account is None:
             return _unauthorised()
         if found is None:
-            return error(404, f"no scored submission {submission_id!r} of account {account.name!r}", "see bsr submit's output")
+            message = f"no scored submission {submission_id[:80]!r} of account {account.name!r}"
+            return error(404, message, "see bsr submit's output")
         return found
 
     @app.post("/v1/benchmarks/{benchmark_id}/submissions")
@@ -116,7 +125,8 @@ def create_app(service: Service) -> FastAPI:
         attempt = {"client": _client(request), "benchmark": benchmark_id[:200]}
 
         async def answer(status: int, response: JSONResponse | dict, **fields) -> JSONResponse | dict:
-            await run(lambda: audit.log(service.engine, "submit", status, **attempt, **fields))
+            with anyio.CancelScope(shield=True):  # logged even when the request is being cancelled
+                await run(lambda: audit.log(service.engine, "submit", status, **attempt, **fields))
             log.info(
                 "submit %s account=%s benchmark=%s status=%d %s%.0f ms",
                 fields.get("submission_id") or attempt.get("submission_id") or "-",
@@ -128,6 +138,8 @@ def create_app(service: Service) -> FastAPI:
             )
             return response
 
+        if len(request.headers.getlist("authorization")) > 1:
+            return await answer(400, error(400, "more than one Authorization header", "send one"), detail="two tokens")
         account = await run(authenticate, service.engine, bearer(request.headers.get("authorization")))
         if account is None:
             return await answer(401, _unauthorised(), detail="no valid token")
@@ -144,67 +156,119 @@ def create_app(service: Service) -> FastAPI:
                                            "send a UUID"), detail="bad idempotency key")  # fmt: skip
         reserved = await run(quota.reserve, service.engine, account, served.id, key)
         if isinstance(reserved, quota.LimitReached):
-            return await answer(429, _limited(account, served, reserved), detail="daily limit")
+            return await answer(429, _limited(account, served, reserved), detail=f"limit: {reserved.what}")
         if isinstance(reserved, quota.InProgress):
             return await answer(409, error(409, "a submission with this Idempotency-Key is being scored", "wait for it"),
                                 submission_id=reserved.id)  # fmt: skip
         if isinstance(reserved, quota.Replayed):
-            return await answer(
-                200, {**_accepted(reserved.record), "replayed": True}, submission_id=reserved.id, detail="replayed"
-            )
+            return await answer(*await _replay(service, request, served, reserved), submission_id=reserved.id)
         attempt["submission_id"] = reserved.id
         return await _receive_and_score(service, request, account, served, reserved, answer)
 
     return app
 
 
+class _Refused(Exception):
+    """The body could not be taken: the answer to give instead."""
+
+    def __init__(self, status: int, response: JSONResponse, detail: str) -> None:
+        self.status, self.response, self.detail = status, response, detail
+
+
+async def _receive(service: Service, request: Request, path: Path) -> tuple[int, str]:
+    """Stream the body to `path`: its size and sha256; _Refused past the size limit (413), past the
+    upload timeout (408) or when the client goes away (499)."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with anyio.fail_after(service.upload_timeout), path.open("wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > service.max_upload_bytes:
+                    too_large = _too_large(service, f"more than {service.max_upload_bytes:,}")
+                    raise _Refused(413, too_large, f"body past the limit at {size} bytes")
+                digest.update(chunk)
+                fh.write(chunk)
+    except TimeoutError:
+        message = f"the upload took longer than {service.upload_timeout:.0f} s"
+        raise _Refused(408, error(408, message, "upload again on a faster connection"), "upload timed out") from None
+    except ClientDisconnect:
+        raise _Refused(499, error(499, "the client disconnected"), "client disconnected") from None
+    return size, digest.hexdigest()
+
+
+async def _replay(service: Service, request: Request, served: ServedBenchmark, earlier: quota.Replayed) -> tuple[int, object]:
+    """A retried submission: the earlier answer, if the retry is the same request (benchmark and file)."""
+    conflict = None
+    if earlier.benchmark != served.id:
+        conflict = f"this Idempotency-Key was used for {earlier.benchmark}, not {served.id}"
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="bsr-upload-"))
+        try:
+            _, sha256 = await _receive(service, request, scratch / "retry")
+        except _Refused as refused:
+            return refused.status, refused.response
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if sha256 != earlier.sha256:
+            conflict = "this Idempotency-Key was used for another file"
+    if conflict:
+        return 422, error(422, conflict, "send a new Idempotency-Key with each new submission", field="Idempotency-Key")
+    return 200, {**_accepted(earlier.record), "replayed": True}
+
+
 async def _receive_and_score(service: Service, request: Request, account: Account, served: ServedBenchmark,
                              reserved: quota.Reservation, answer):  # fmt: skip
-    """Stream the body into a private scratch directory (refused past the size limit), score it, answer."""
+    """Receive the body into a private scratch directory, score it, answer. The slot is given back on
+    every path that does not end in a score, cancellation (a server shutting down) included."""
     run = anyio.to_thread.run_sync
     name = upload_name(request.headers.get("x-predictions-filename"))
-    scratch = Path(tempfile.mkdtemp(prefix="bsr-upload-"))  # mode 0700, a fresh name: no client says where
-    path, digest, size = scratch / name, hashlib.sha256(), 0
+    scratch = Path(tempfile.mkdtemp(prefix="bsr-upload-")).resolve()  # mode 0700, a fresh name: no client says where
+    finished = False
+
+    async def refuse(status: str, error_text: str, http_status: int, response, **fields):
+        nonlocal finished
+        with anyio.CancelScope(shield=True):
+            await run(lambda: quota.release(service.engine, reserved, status, error_text, fields.get("predictions_sha256"),
+                                            fields.get("bytes")))  # fmt: skip
+        finished = True
+        return await answer(http_status, response, **fields)
+
     try:
         try:
-            with path.open("wb") as fh:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > service.max_upload_bytes:
-                        await run(quota.release, service.engine, reserved, "rejected", "too large")
-                        return await answer(413, _too_large(service, f"more than {service.max_upload_bytes}"),
-                                            bytes=size, detail="body past the limit")  # fmt: skip
-                    digest.update(chunk)
-                    fh.write(chunk)
-        except ClientDisconnect:
-            await run(quota.release, service.engine, reserved, "rejected", "client disconnected")
-            return await answer(499, error(499, "the client disconnected"), bytes=size, detail="client disconnected")
-        sha256, shown = digest.hexdigest(), {"bytes": size, "predictions_sha256": digest.hexdigest()}
+            size, sha256 = await _receive(service, request, scratch / name)
+        except _Refused as refused:
+            return await refuse("rejected", refused.detail, refused.status, refused.response, detail=refused.detail)
+        shown = {"bytes": size, "predictions_sha256": sha256}
         submission = Submission(reserved.id, account.name, reserved.received)
         try:
-            scored = await service.pool.score(served.id, path, service.precision)
+            scored = await service.pool.score(served.id, scratch / name, service.precision)
             record = await run(signed_record, served, scored, submission, service.key, service.precision)
         except WorkerCrashed as exc:
             log.error("submission %s: %s", reserved.id, exc.message)
-            await run(quota.release, service.engine, reserved, "failed", exc.message, sha256, size)
-            return await answer(500, error(500, f"{exc.message}; it did not count against your limit",
-                                           "check the file with `bsr score --predictions` locally"),
-                                **shown, detail="worker crashed")  # fmt: skip
+            response = error(500, f"{exc.message}; it did not count against your limit",
+                             "check the file with `bsr score --predictions` locally")  # fmt: skip
+            return await refuse("failed", exc.message, 500, response, **shown, detail="worker crashed")
         except BsrError as exc:
-            await run(quota.release, service.engine, reserved, "rejected", exc.render(), sha256, size)
             status = 422 if isinstance(exc, UserInputError) else 500
-            return await answer(status, JSONResponse({"error": {"status": status, **error_json(exc, scratch, name)}},
-                                                     status_code=status), **shown, detail=exc.message[:200])  # fmt: skip
+            problem = error_json(exc, scratch, name)
+            response = JSONResponse({"error": {"status": status, **problem}}, status_code=status)
+            return await refuse("rejected", problem["message"], status, response, **shown, detail=problem["message"][:200])
         except Exception as exc:  # a fault of ours: logged here, never shown to the client
             log.exception("submission %s failed", reserved.id)
-            await run(quota.release, service.engine, reserved, "failed", f"{type(exc).__name__}: {exc}", sha256, size)
-            return await answer(500, error(500, f"the server failed to score submission {reserved.id}; it did not count "
-                                           "against your limit", "try again later, or tell the server's operator"),
-                                **shown, detail=type(exc).__name__)  # fmt: skip
+            response = error(500, f"the server failed to score submission {reserved.id}; it did not count against your "
+                             "limit", "try again later, or tell the server's operator")  # fmt: skip
+            return await refuse("failed", f"{type(exc).__name__}: {exc}", 500, response, **shown, detail=type(exc).__name__)
         data = record.model_dump(mode="json", by_alias=True)
-        await run(quota.complete, service.engine, reserved, sha256, size, record.score["value"], data)
+        with anyio.CancelScope(shield=True):
+            await run(quota.complete, service.engine, reserved, sha256, size, record.score["value"], data)
+        finished = True
         return await answer(200, _accepted(data), **shown, detail=f"score {record.score['value']}")
     finally:
+        if not finished:  # cancelled: the server is stopping, or the client's connection was cut mid-request
+            with anyio.CancelScope(shield=True):
+                await run(quota.release, service.engine, reserved, "failed", "interrupted")
+                await run(lambda: audit.log(service.engine, "submit", 499, account=account.name, benchmark=served.id,
+                                            submission_id=reserved.id, detail="interrupted"))  # fmt: skip
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -251,7 +315,7 @@ def _unknown_benchmark(service: Service, benchmark_id: str) -> JSONResponse:
     known = sorted(service.benchmarks)
     return error(
         404,
-        f"this server does not score {benchmark_id[:200]!r}.{did_you_mean(benchmark_id[:200], known)}",
+        f"this server does not score {benchmark_id[:80]!r}.{did_you_mean(benchmark_id[:80], known)}",
         f"use one of: {', '.join(known)}",
         field="benchmark",
     )
@@ -270,10 +334,17 @@ def _too_large(service: Service, declared: str) -> JSONResponse:
 
 def _limited(account: Account, served: ServedBenchmark, limit: quota.LimitReached) -> JSONResponse:
     hours = limit.retry_after / 3600
+    if limit.what == "refused":
+        message = f"account {account.name!r} had {limit.limit} refused submissions on {served.id} in 24 hours"
+    else:
+        message = f"account {account.name!r} has used its {limit.limit} submissions per 24 hours on {served.id}"
+        if limit.in_flight:
+            message += f" ({limit.in_flight} of them still being received or scored)"
+    when = "when one in progress ends" if limit.in_flight else "when the oldest one leaves the window"
     return error(
         429,
-        f"account {account.name!r} has used its {limit.limit} submissions per 24 hours on {served.id}",
-        f"try again in {limit.retry_after} s ({hours:.1f} h), when the oldest one leaves the window",
+        message,
+        f"try again in {limit.retry_after} s ({hours:.1f} h), {when}",
         headers={"Retry-After": str(limit.retry_after)},
         retry_after=limit.retry_after,
     )

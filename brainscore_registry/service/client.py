@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,11 @@ from urllib.parse import quote, urlsplit
 from ..data.hashing import file_sha256
 from ..errors import JobError, UserInputError
 from ..paths import check_input_file
-from ..runs.records import RecordInvalid, ScoreRecord, check_signature, record_from_bytes
+from ..runs.records import RecordInvalid, ScoreRecord, check_signature, record_from_bytes, record_score
 from ..runs.trust import TrustPolicy
 
 TIMEOUT = 600.0  # seconds: scoring a large file on a busy server takes a while
+SUBMISSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,38 @@ def _unreachable(url: str, exc: Exception) -> JobError:
 
 def account(server: str, token: str) -> dict:
     """The token's account, its daily limit and its use (the server checks the token)."""
-    return _get(f"{server}/v1/account", token)
+    data = _get(f"{server}/v1/account", token)
+    _field(data, "account", str, server)
+    _field(data, "limit_per_day", int, server)
+    return data
 
 
-def server_public_key(server: str) -> tuple[str, str]:
-    """The key id and base64 raw public key the server says it signs with."""
-    data = _get(f"{server}/v1/key")
-    return data["key_id"], data["public_key"]
+def server_public_key(server: str) -> bytes:
+    """The raw public key the server says it signs with."""
+    encoded = _field(_get(f"{server}/v1/key"), "public_key", str, server)
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise _not_a_service(server, "its /v1/key holds no Ed25519 public key")
+    return raw
+
+
+def _field(data: dict, name: str, kind: type, server: str):
+    """`data[name]`, which must be a `kind`; JobError saying the server is not a scoring service otherwise."""
+    value = data.get(name) if isinstance(data, dict) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise _not_a_service(server, f"its answer has no {kind.__name__} {name!r}")
+    return value
+
+
+def _not_a_service(server: str, why: str) -> JobError:
+    return JobError(
+        f"{server} does not answer as a bsr scoring service: {why}",
+        field="server",
+        fix="check the URL: it is the address `bsr serve` listens on",
+    )
 
 
 def submit(server: str, benchmark: str, predictions: Path, token: str, policy: TrustPolicy) -> Answer:
@@ -102,16 +130,16 @@ def submit(server: str, benchmark: str, predictions: Path, token: str, policy: T
             fix="write it as NetCDF: xarray.open_zarr(store).to_netcdf('predictions.nc')",
         )
     check_input_file(path, field="predictions")
-    limits = _get(f"{server}/v1/benchmarks")
+    largest = _field(_get(f"{server}/v1/benchmarks"), "max_upload_bytes", int, server)
     size = path.stat().st_size
-    if size > limits["max_upload_bytes"]:
+    if size > largest:
         raise UserInputError(
-            f"the file has {size:,} bytes; the server accepts at most {limits['max_upload_bytes']:,}",
+            f"the file has {size:,} bytes; the server accepts at most {largest:,}",
             file=path,
             field="predictions",
             fix="store float32 values for the benchmark's stimuli only, with NetCDF compression",
         )
-    _, server_key = server_public_key(server)
+    server_key = server_public_key(server)
     sha256 = file_sha256(path)
     headers = {"Idempotency-Key": str(uuid.uuid4()), "X-Predictions-Filename": path.name, "Content-Type": "application/x-netcdf"}
     url = f"{server}/v1/benchmarks/{quote(benchmark, safe='')}/submissions"
@@ -121,10 +149,11 @@ def submit(server: str, benchmark: str, predictions: Path, token: str, policy: T
     except httpx.HTTPError as exc:
         raise _unreachable(server, exc) from None
     body = _json_or_error(response, path)
-    raw = _record_bytes(response.content)
+    record_json = _field(body, "record", dict, server)
+    raw = json.dumps(record_json, indent=2).encode() + b"\n"
     record = record_from_bytes(raw, Path(f"{server} answer"))
     _check_answer(record, server_key, benchmark, sha256)
-    return Answer(record, raw, policy.trusts(record), body.get("replayed", False))
+    return Answer(record, raw, policy.trusts(record), body.get("replayed") is True)
 
 
 def _chunks(fh, size: int = 1 << 20):
@@ -132,22 +161,22 @@ def _chunks(fh, size: int = 1 << 20):
         yield chunk
 
 
-def _record_bytes(content: bytes) -> bytes:
-    """The `record` member of the answer, re-serialised as the signed JSON object it is."""
-    import json
-
-    return json.dumps(json.loads(content)["record"], indent=2).encode() + b"\n"
-
-
-def _check_answer(record: ScoreRecord, server_key: str, benchmark: str, sha256: str) -> None:
+def _check_answer(record: ScoreRecord, server_key: bytes, benchmark: str, sha256: str) -> None:
+    """The answer is a service's record of this very submission, or RecordInvalid saying what is not."""
     where = Path("the server's answer")
     check_signature(record, where)
-    if base64.b64decode(record.signer.public_key) != base64.b64decode(server_key):
+    if base64.b64decode(record.signer.public_key) != server_key:
         raise RecordInvalid("the answer is not signed by the key the server publishes at /v1/key", file=where, field="signer")
     if record.benchmark.id != benchmark or record.model.predictions_sha256 != sha256:
         raise RecordInvalid(
             "the answer is a record of another benchmark or another file than the one submitted", file=where, field="model"
         )
+    submission = record.submission or {}
+    if not (isinstance(submission.get("id"), str) and SUBMISSION_ID.fullmatch(submission["id"])):
+        raise RecordInvalid("the answer's record names no submission id", file=where, field="submission")
+    if not isinstance(submission.get("account"), str) or not isinstance(submission.get("precision"), (int, str)):
+        raise RecordInvalid("the answer's record names no account or precision", file=where, field="submission")
+    record_score(record, where)
 
 
 def _json_or_error(response, predictions: Path | None) -> dict:
@@ -160,7 +189,18 @@ def _json_or_error(response, predictions: Path | None) -> dict:
         return data
     problem = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
     message = problem.get("message") or f"the server answered HTTP {response.status_code}: {response.text[:200]}"
-    fix = problem.get("fix") or (f"retry after {response.headers.get('retry-after')} s" if response.status_code == 429 else None)
+    fix = problem.get("fix")
+    if not fix and response.status_code == 429:
+        retry = response.headers.get("retry-after")
+        fix = f"retry after {retry} s" if retry else "retry later"
+    message, fix = printable(message), printable(fix)
     kind = UserInputError if response.status_code in (400, 401, 404, 409, 413, 422, 429) else JobError
-    shown_file = predictions if problem.get("file") and predictions is not None else problem.get("file")
-    raise kind(message, file=shown_file, field=problem.get("field"), fix=fix)
+    shown_file = predictions if problem.get("file") and predictions is not None else printable(problem.get("file"))
+    raise kind(message, file=shown_file, field=printable(problem.get("field")), fix=fix)
+
+
+def printable(value) -> str | None:
+    """A server-supplied string as this terminal may show it: text only, no control characters, bounded."""
+    if value is None:
+        return None
+    return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in str(value))[:2000]

@@ -39,6 +39,7 @@ accounts = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
+    Column("name_key", String(64), nullable=False, unique=True),  # lower case: Alice and alice are one account
     Column("token_id", String(32), nullable=False, unique=True),  # the token's public half: finds the row
     Column("token_sha256", String(64), nullable=False),  # of the secret half; the token itself is never stored
     Column("limit_per_day", Integer, nullable=False),
@@ -80,8 +81,6 @@ audit = Table(
     Column("detail", Text),
     Column("client", String(64)),
 )
-
-COUNTED = ("scoring", "scored")  # statuses that use a slot of the daily limit
 
 
 def default_url() -> str:
@@ -125,7 +124,15 @@ def connect(url: str | None = None) -> Engine:
 def _sqlite_engine(url) -> Engine:
     if url.database and url.database != ":memory:":
         path = Path(url.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserInputError(
+                f"cannot create the database's directory: {exc.strerror or exc}",
+                file=path.parent,
+                field="db",
+                fix="give a sqlite:/// path in a directory you can write",
+            ) from None
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

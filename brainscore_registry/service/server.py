@@ -4,22 +4,48 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..errors import UserInputError
-from ..paths import bsr_home
+from ..paths import bsr_home, check_input_file
 from ..progress import Progress
 from ..runs.records import load_private_key, write_key_pair
 from ..store.registry import Registry
 from .app import Service, create_app
 from .database import connect
+from .quota import expire_stale
 from .served import load_served
 from .workers import ScoringPool
 
 DEFAULT_MAX_UPLOAD_MB = 64.0
+MAX_UPLOAD_MB = 1 << 20  # 1 TiB: a bound, so that no float (inf, 1e300) passes for a size
+MIN_UPLOAD_MB = 0.001  # about 1 kB: no NetCDF file is smaller
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, before the data are loaded, an address this process cannot listen on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UserInputError(
+            f"cannot listen on {host!r}: {exc.strerror}", field="host", fix="give an address of this machine, e.g. 127.0.0.1"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserInputError(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                field="port",
+                fix="choose another --port (another server may be running there), or stop the one that holds it",
+            ) from None
 
 
 def default_key_path() -> Path:
@@ -32,7 +58,17 @@ def server_key(path: Path | None) -> tuple[Ed25519PrivateKey, bool]:
     path = Path(path) if path is not None else default_key_path()
     created = not path.exists()
     if created:
-        write_key_pair(path, path.with_suffix(".pub"))
+        try:
+            write_key_pair(path, path.with_suffix(".pub"))
+        except OSError as exc:
+            raise UserInputError(
+                f"cannot create the server's key: {exc.strerror or exc}",
+                file=path,
+                field="key",
+                fix="give a --key path you can write",
+            ) from None
+    elif not path.is_file():
+        raise UserInputError("is not a file", file=path, field="key", fix="give the server's private key file (PEM)")
     elif path.stat().st_mode & 0o077:
         raise UserInputError(
             f"the server's private key is readable by others (mode {path.stat().st_mode & 0o777:o})",
@@ -46,7 +82,7 @@ def server_key(path: Path | None) -> tuple[Ed25519PrivateKey, bool]:
 def parse_precision(text: str) -> int | None:
     if text == "full":
         return None
-    if not text.isdigit() or not 0 <= int(text) <= 15:
+    if not re.fullmatch(r"[0-9]{1,2}", text) or not 0 <= int(text) <= 15:
         raise UserInputError(f"{text!r} is not a precision", field="precision", fix="give 0 to 15 decimals, or full")
     return int(text)
 
@@ -63,21 +99,48 @@ class ServeOptions:
     jobs: int = 0  # 0: one per core
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    upload_timeout: float = 300.0
+    max_decoded_mb: float = 1024.0  # the memory an upload's values may take in a worker once decoded
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For the audit log believes
 
 
 def build_service(registry: Registry, options: ServeOptions, progress: Progress | None = None) -> tuple[Service, bool]:
     """Everything checked and loaded before the port opens; returns the service and whether its key is new."""
-    if options.max_upload_mb <= 0:
-        raise UserInputError("--max-upload-mb must be positive", field="max-upload-mb", fix="e.g. --max-upload-mb 64")
-    if (options.tls_cert is None) != (options.tls_key is None):
-        raise UserInputError(
-            "give both --tls-cert and --tls-key, or neither", field="tls-cert", fix="--tls-cert c.pem --tls-key k.pem"
-        )
+    check_options(options)
     key, created = server_key(options.key)
     engine = connect(options.db)
+    expired = expire_stale(engine)
+    if expired:
+        logging.getLogger("bsr.serve").warning("%d submissions left unfinished by a stopped server marked failed", expired)
     served = load_served(registry, options.benchmarks, progress)
-    pool = ScoringPool(registry.root, list(served), options.jobs or os.cpu_count() or 1)
-    return Service(engine, served, key, options.precision, int(options.max_upload_mb * (1 << 20)), pool), created
+    jobs = options.jobs or os.cpu_count() or 1
+    pool = ScoringPool(registry.root, list(served), jobs, int(options.max_decoded_mb * (1 << 20)))
+    upload = int(options.max_upload_mb * (1 << 20))
+    return Service(engine, served, key, options.precision, upload, options.upload_timeout, pool), created
+
+
+def check_options(options: ServeOptions) -> None:
+    """The options a start would fail on later, refused before anything is loaded."""
+    if not MIN_UPLOAD_MB <= options.max_upload_mb <= MAX_UPLOAD_MB:  # NaN fails this too
+        raise UserInputError(
+            f"--max-upload-mb must be between {MIN_UPLOAD_MB} and {MAX_UPLOAD_MB:,}",
+            field="max-upload-mb",
+            fix="e.g. --max-upload-mb 64",
+        )
+    if not MIN_UPLOAD_MB <= options.max_decoded_mb <= MAX_UPLOAD_MB:
+        raise UserInputError(
+            f"--max-decoded-mb must be between {MIN_UPLOAD_MB} and {MAX_UPLOAD_MB:,}", field="max-decoded-mb", fix="e.g. 1024"
+        )
+    if not 1 <= options.upload_timeout <= 86400:
+        raise UserInputError("--upload-timeout must be 1 to 86400 seconds", field="upload-timeout", fix="e.g. 300")
+    if (options.tls_cert is None) != (options.tls_key is None):
+        raise UserInputError(
+            "give both --tls-cert and --tls-key, or neither", field="tls-cert", fix="--tls-cert cert.pem --tls-key key.pem"
+        )
+    for name, path in (("tls-cert", options.tls_cert), ("tls-key", options.tls_key)):
+        if path is not None:
+            check_input_file(Path(path), field=name)
+    check_port_free(options.host, options.port)
 
 
 def run_server(service: Service, options: ServeOptions) -> None:
@@ -99,6 +162,8 @@ def run_server(service: Service, options: ServeOptions) -> None:
             log_level="info",
             timeout_graceful_shutdown=10,
             server_header=False,
+            proxy_headers=bool(options.trusted_proxies),  # else X-Forwarded-For is ignored: the audit names the peer
+            forwarded_allow_ips=list(options.trusted_proxies) or None,
             **tls,
         )
     finally:

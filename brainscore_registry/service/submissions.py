@@ -49,10 +49,10 @@ class Scored:
     started: str
 
 
-def score_file(data: BenchmarkData, path: Path, precision: int | None) -> Scored:
+def score_file(data: BenchmarkData, path: Path, precision: int | None, max_bytes: int | None = None) -> Scored:
     """The released score of the predictions at `path`; a UserInputError (the CLI's own) when they are
-    not a usable predictions file for this benchmark."""
-    subject = Subject.of_predictions(Predictions(path))
+    not a usable predictions file for this benchmark, or would take more than `max_bytes` decoded."""
+    subject = Subject.of_predictions(Predictions(path, max_bytes))
     computed = compute_score(data, subject)
     return Scored(subject.part, released_score(computed.score, precision), computed.environment, computed.started)
 

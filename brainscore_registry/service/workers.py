@@ -74,9 +74,9 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _score(benchmark_id: str, path: str, precision: int | None) -> Scored | Refusal:
+def _score(benchmark_id: str, path: str, precision: int | None, max_bytes: int) -> Scored | Refusal:
     try:
-        return score_file(_DATA[benchmark_id], Path(path), precision)
+        return score_file(_DATA[benchmark_id], Path(path), precision, max_bytes)
     except BsrError as exc:
         return Refusal(isinstance(exc, UserInputError), exc.message, exc.file, exc.field, exc.fix)
 
@@ -84,9 +84,10 @@ def _score(benchmark_id: str, path: str, precision: int | None) -> Scored | Refu
 class ScoringPool:
     """`jobs` worker processes, each with every served benchmark's data; restarted when one dies."""
 
-    def __init__(self, registry_root: Path, benchmark_ids: list[str], jobs: int) -> None:
+    def __init__(self, registry_root: Path, benchmark_ids: list[str], jobs: int, max_decoded_bytes: int) -> None:
         self.args = (str(registry_root), list(benchmark_ids))
         self.jobs = jobs
+        self.max_decoded_bytes = max_decoded_bytes  # what an upload may take in a worker's memory, once decoded
         self._lock = threading.Lock()
         self.executor = self._start()
 
@@ -110,7 +111,8 @@ class ScoringPool:
         for attempt in range(2):
             executor = self.executor
             try:
-                result = await asyncio.wrap_future(executor.submit(_score, benchmark_id, str(path), precision))
+                task = executor.submit(_score, benchmark_id, str(path), precision, self.max_decoded_bytes)
+                result = await asyncio.wrap_future(task)
             except BrokenProcessPool:
                 await asyncio.to_thread(self._restart, executor)
                 continue
