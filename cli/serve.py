@@ -123,11 +123,7 @@ def token_add(
 
     with user_errors():
         token = add_account(connect(_db(ctx, db)), name, parse_limit(limit))
-    if as_json:
-        print_json({"account": name, "token": token})
-        return
-    out.print(token, markup=False, highlight=False, soft_wrap=True)
-    err.print(f"Token for {name}: shown once; give it to its owner, who runs `bsr login --server URL` and pastes it.")
+    _print_token(name, token, as_json, "give it to its owner, who saves it with `bsr login --server URL`")
 
 
 @token_app.command("rotate")
@@ -147,11 +143,16 @@ def token_rotate(
 
     with user_errors():
         token = rotate(connect(_db(ctx, db)), name, parse_limit(limit) if limit is not None else None)
+    _print_token(name, token, as_json, "the previous one no longer works")
+
+
+def _print_token(name: str, token: str, as_json: bool, note: str) -> None:
+    """A new token on stdout (alone, for a script to capture), what to do with it on stderr."""
     if as_json:
         print_json({"account": name, "token": token})
         return
     out.print(token, markup=False, highlight=False, soft_wrap=True)
-    err.print(f"New token for {name}: shown once; the previous one no longer works.")
+    err.print(f"Token for {name}, shown once: {note}.")
 
 
 @token_app.command("list")

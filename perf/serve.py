@@ -32,16 +32,12 @@ BENCHMARK = "Syn.IT-ridge"
 
 
 def lab(directory: Path) -> tuple[Path, Path]:
-    import numpy as np
-    import xarray as xr
-
     from tests.scoring_setup import build_benchmark_registry
+    from tests.service_process import STIMULI, random_responses
 
     registry = build_benchmark_registry(directory)
-    ids = [f"syn{i:04d}" for i in range(40)]
     path = directory / "predictions.nc"
-    values = np.random.default_rng(0).standard_normal((40, 30))
-    xr.DataArray(values, dims=("presentation", "neuroid"), coords={"stimulus_id": ("presentation", ids)}).to_netcdf(path)
+    random_responses(STIMULI).to_netcdf(path)
     return registry.root, path
 
 

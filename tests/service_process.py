@@ -21,11 +21,19 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from .s3 import free_port, stop_process
+from .s3 import free_port
 from .scoring_setup import build_benchmark_registry
 
 BSR = Path(sys.executable).with_name("bsr")
 STIMULI = [f"syn{i:04d}" for i in range(40)]  # the synthetic experiment's ids
+
+
+def random_responses(stimulus_ids: list[str], units: int = 30, seed: int = 0) -> xr.DataArray:
+    """Seeded presentation × neuroid responses to `stimulus_ids`: a predictions file's contents."""
+    values = np.random.default_rng(seed).standard_normal((len(stimulus_ids), units))
+    neuroids = [f"u{k}" for k in range(units)]
+    coords = {"stimulus_id": ("presentation", list(stimulus_ids)), "neuroid_id": ("neuroid", neuroids)}
+    return xr.DataArray(values, dims=("presentation", "neuroid"), coords=coords, name="responses")
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +44,7 @@ def private_lab(tmp_path_factory):
     files = base / "files"
     files.mkdir()
     rng = np.random.default_rng(0)
-    features = xr.DataArray(
-        rng.standard_normal((40, 30)),
-        dims=("presentation", "neuroid"),
-        coords={"stimulus_id": ("presentation", STIMULI), "neuroid_id": ("neuroid", [f"u{k}" for k in range(30)])},
-        name="responses",
-    )
+    features = random_responses(STIMULI)
     features.to_netcdf(files / "predictions.nc")
     features.copy(data=features.values[:, ::-1].copy()).to_netcdf(files / "other.nc")
     rdm = rng.random((40, 40))

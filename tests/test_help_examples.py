@@ -112,13 +112,11 @@ def sandbox(tmp_path_factory):
 
 def _write_predictions(table: Path, path: Path) -> None:
     """Seeded responses of 30 units to every stimulus of the demo: a file `bsr submit` can send."""
-    import numpy as np
     import pandas as pd
-    import xarray as xr
 
-    ids = pd.read_csv(table, dtype=str)["stimulus_id"].tolist()
-    values = np.random.default_rng(0).standard_normal((len(ids), 30))
-    xr.DataArray(values, dims=("presentation", "neuroid"), coords={"stimulus_id": ("presentation", ids)}).to_netcdf(path)
+    from .service_process import random_responses
+
+    random_responses(pd.read_csv(table, dtype=str)["stimulus_id"].tolist()).to_netcdf(path)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,8 @@ import h5py
 import httpx
 import numpy as np
 import pytest
-import xarray as xr
 
-from .service_process import STIMULI, ServiceProcess, add_token, raw_request
+from .service_process import STIMULI, ServiceProcess, add_token, random_responses, raw_request
 
 pytestmark = pytest.mark.slow
 RIDGE, RSA = "Syn.IT-ridge", "Syn.IT-rsa"
@@ -64,9 +63,7 @@ def test_hostile_uploads_are_refused_cheaply_and_use_no_slot(cli, private_lab, t
         assert answer.status_code == 422 and "once decoded" in answer.json()["error"]["message"], answer.text
         assert time.perf_counter() - started < 10  # refused before it is read
         assert str(real) not in answer.text and str(tmp_path) not in answer.text and answer.json()["error"]["file"] == "bomb.nc"
-        rng = np.random.default_rng(1)
-        base = xr.DataArray(rng.standard_normal((40, 30)), dims=("presentation", "neuroid"),
-                            coords={"stimulus_id": ("presentation", STIMULI)}, name="responses")  # fmt: skip
+        base = random_responses(STIMULI, seed=1)
         for name, array, expected in (
             ("text.nc", base.copy(data=np.full((40, 30), "abc", dtype=object)), "must be real numbers"),
             ("huge.nc", base * 1e300, "beyond 1e+100"),
