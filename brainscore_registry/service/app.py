@@ -10,9 +10,10 @@
 A submission is checked in the order that costs the server least: the token (401), the benchmark
 (404), the declared size (413, before a byte of the body is read), the daily limit (429 with
 Retry-After, before the body is read), then the body is streamed to a private scratch file and refused
-(413) as soon as it passes the size limit, then scored (422 with the CLI's own message when the file
-is not usable). Every attempt lands in the audit log. Errors answer `{"error": {status, message, file,
-field, fix}}`.
+as soon as it passes the size limit (413) or the upload timeout (408), then a scoring worker checks its
+decoded size and scores it (422 with the CLI's own message when the file is not usable). A retry with
+the same Idempotency-Key gets the first answer. Every attempt lands in the audit log. Errors answer
+`{"error": {status, message, file, field, fix}}`, on every route.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from starlette.requests import ClientDisconnect
 
 from ..errors import BsrError, UserInputError, did_you_mean
 from ..runs.records import key_id, public_pem, raw_public
+from ..runs.release import precision_value
 from . import audit, quota
 from .accounts import Account, authenticate, bearer
 from .served import ServedBenchmark
@@ -289,8 +291,6 @@ def _accepted(record: dict) -> dict:
 
 
 def _limits(service: Service) -> dict:
-    from ..runs.release import precision_value
-
     return {
         "precision": precision_value(service.precision),
         "max_upload_bytes": service.max_upload_bytes,
