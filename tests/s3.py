@@ -49,12 +49,12 @@ class MotoServer:
         stop_process(self.proc)
 
 
-def stop_process(proc: subprocess.Popen) -> None:
-    """Stop a server this test started, by its PID: SIGTERM, then SIGKILL if it has not exited in 10 s
-    (a moto server holding much data can take longer than that)."""
+def stop_process(proc: subprocess.Popen, wait: float = 10) -> None:
+    """Stop a server this test started, by its PID: SIGTERM, then SIGKILL if it has not exited in `wait`
+    seconds (a moto server holding much data can take longer than 10 s)."""
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(wait)
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, 9)
         proc.wait()

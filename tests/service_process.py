@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from .s3 import free_port
+from .s3 import free_port, stop_process
 from .scoring_setup import build_benchmark_registry
 
 BSR = Path(sys.executable).with_name("bsr")
@@ -94,12 +94,7 @@ class ServiceProcess:
     def stop(self) -> bool:
         """SIGTERM by PID; whether the server shut down gracefully (uvicorn finishes the requests in flight,
         then exits by the signal it caught, so the status is 0 or -SIGTERM)."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)  # uvicorn waits up to 10 s for requests in flight, then cancels them
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_process(self.proc, wait=30)  # uvicorn waits up to 10 s for requests in flight, then cancels them
         self.log.close()
         return self.proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in self.output()
 

@@ -1,5 +1,6 @@
 """The benchmarks a service scores, as the server process knows them: the public facts only. The
-held-out data are loaded in the scoring workers (`workers`), not here.
+held-out data are loaded in the scoring workers (`workers`), which compute these facts too: the server
+process never loads the data.
 
 The public part is what a modeler needs to predict: the spec's procedure, metric, ceiling and
 normalisation, the pinned stimulus set and how to pull it, the stimulus ids to predict and what the
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..benchmarks.scoring import BenchmarkData, build_ceiling, ceiling_for, shown_stimulus_ids, target_of
+from ..benchmarks.scoring import BenchmarkData, build_ceiling, ceiling_for, load_benchmark_data, shown_stimulus_ids, target_of
 from ..benchmarks.specs import BenchmarkSpec, find_spec
 from ..progress import Progress
 from ..runs.release import rounded
-from ..runs.run import local_benchmark_data, spec_sha256
+from ..runs.run import ensure_local, spec_sha256
 from ..store.registry import Registry
 
 FILE_FORMATS = {
@@ -66,12 +67,15 @@ class ServedBenchmark:
         }
 
 
-def load_data(registry: Registry, benchmark_ids: list[str], progress: Progress | None = None) -> dict[str, BenchmarkData]:
-    """Each benchmark's pinned data, pulled into this registry when missing, loaded."""
+def pull_missing(registry: Registry, benchmark_ids: list[str], progress: Progress | None = None) -> list[str]:
+    """The benchmarks' ids as their specs spell them, with their pinned data made local (pulled when
+    missing): before the scoring workers start, so that they only read, never fetch."""
     specs = [find_spec(registry.root, benchmark_id) for benchmark_id in dict.fromkeys(benchmark_ids)]
-    return {spec.id: local_benchmark_data(registry, spec, progress) for spec in specs}
+    for spec in specs:
+        ensure_local(registry, spec, progress)
+    return [spec.id for spec in specs]
 
 
-def load_served(registry: Registry, benchmark_ids: list[str], progress: Progress | None = None) -> dict[str, ServedBenchmark]:
-    """The public facts of each benchmark (its data are loaded to compute them, then let go)."""
-    return {benchmark_id: ServedBenchmark.of(data) for benchmark_id, data in load_data(registry, benchmark_ids, progress).items()}
+def load_data(registry: Registry, benchmark_ids: list[str]) -> dict[str, BenchmarkData]:
+    """Each benchmark's pinned data (already local), loaded: what a scoring worker holds."""
+    return {b: load_benchmark_data(find_spec(registry.root, b), registry) for b in benchmark_ids}

@@ -19,7 +19,7 @@ from ..store.registry import Registry
 from .app import Service, create_app
 from .database import connect
 from .quota import expire_stale
-from .served import load_served
+from .served import pull_missing
 from .workers import ScoringPool
 
 DEFAULT_MAX_UPLOAD_MB = 64.0
@@ -112,9 +112,10 @@ def build_service(registry: Registry, options: ServeOptions, progress: Progress 
     expired = expire_stale(engine)
     if expired:
         logging.getLogger("bsr.serve").warning("%d submissions left unfinished by a stopped server marked failed", expired)
-    served = load_served(registry, options.benchmarks, progress)
+    benchmark_ids = pull_missing(registry, options.benchmarks, progress)
     jobs = options.jobs or os.cpu_count() or 1
-    pool = ScoringPool(registry.root, list(served), jobs, int(options.max_decoded_mb * (1 << 20)))
+    pool = ScoringPool(registry.root, benchmark_ids, jobs, int(options.max_decoded_mb * (1 << 20)))
+    served = pool.public_facts()
     upload = int(options.max_upload_mb * (1 << 20))
     return Service(engine, served, key, options.precision, upload, options.upload_timeout, pool), created
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from ..benchmarks.scoring import BenchmarkData
 from ..errors import BsrError, JobError, UserInputError
 from ..store.registry import Registry
-from .served import load_data
+from .served import ServedBenchmark, load_data
 from .submissions import Scored, score_file
 
 _DATA: dict[str, BenchmarkData] = {}
@@ -72,6 +72,11 @@ def _exit_with(server_pid: int) -> None:
 
 def _ready() -> int:
     return os.getpid()
+
+
+def _public_facts() -> dict[str, ServedBenchmark]:
+    """What the server tells modelers of each benchmark (ceiling, stimulus ids), computed where the data are."""
+    return {benchmark_id: ServedBenchmark.of(data) for benchmark_id, data in _DATA.items()}
 
 
 def _score(benchmark_id: str, path: str, precision: int | None, max_bytes: int) -> Scored | Refusal:
@@ -127,6 +132,10 @@ class ScoringPool:
                 broken.shutdown(wait=False, cancel_futures=True)
                 self.executor = self._start()
                 log.warning("a scoring worker died; the pool was restarted (workers %s)", ", ".join(map(str, self.pids)))
+
+    def public_facts(self) -> dict[str, ServedBenchmark]:
+        """Each served benchmark's public facts, computed by one worker."""
+        return self.executor.submit(_public_facts).result()
 
     def close(self) -> None:
         """Stop the workers (twice is harmless)."""
